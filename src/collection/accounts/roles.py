@@ -1,0 +1,36 @@
+"""What each role may do. Routes ask for a permission, never for a role name."""
+
+from __future__ import annotations
+
+import enum
+
+from collection.models import Role
+
+
+class Permission(enum.StrEnum):
+    MANAGE_USERS = "manage_users"  # accounts and roles
+    MANAGE_POINTS = "manage_points"  # access points and widget keys
+    CATALOGUE = "catalogue"  # collections, items, uploads, ingest, OCR corrections
+    VIEW_STAFF = "view_staff"  # see the staff workspace, drafts, jobs
+    VIEW_REPORTS = "view_reports"  # usage reports
+    USE_API_TOKENS = "use_api_tokens"  # create tokens for one's own scripts
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.CATALOGUER: frozenset(
+        {
+            Permission.CATALOGUE,
+            Permission.VIEW_STAFF,
+            Permission.VIEW_REPORTS,
+            Permission.USE_API_TOKENS,
+        }
+    ),
+    Role.REPORTER: frozenset(
+        {Permission.VIEW_STAFF, Permission.VIEW_REPORTS, Permission.USE_API_TOKENS}
+    ),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return permission in GRANTS[role]

@@ -1,0 +1,124 @@
+"""The FastAPI application: routers, static files and the one error handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from collection import __version__, health
+from collection.accounts.routes import router as accounts_router
+from collection.api.deps import AppSettings
+from collection.config import Settings, get_settings
+from collection.db import session_factory
+from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
+from collection.web.routes import login_redirect
+from collection.web.routes import router as web_router
+from collection.web.templating import FRONTEND_DIR, templates
+
+DESCRIPTION = """
+**Kho số Thanh Hóa** — kho tài liệu số địa phương của Thư viện tỉnh Thanh Hóa.
+
+The digital local-collection repository of the Thanh Hóa provincial library. Staff calls use a
+bearer token from `collection token create EMAIL` (`Authorization: Bearer kho_…`); the browser uses
+the session cookie set by `/api/v1/auth/login` and must echo the `kho_csrf` cookie in an
+`X-CSRF-Token` header on changes. Errors are `{"error": code, "message": Vietnamese, "message_en"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Kho số Thanh Hóa",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.sessions = session_factory(settings.sqlalchemy_url)
+
+    app.include_router(accounts_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
+
+    @app.get("/healthz", tags=["system"], summary="Health of DB, S3, Meilisearch and the queue")
+    def healthz(request: Request, settings: AppSettings) -> JSONResponse:
+        healthy, services = health.report(request.app.state.sessions, settings)
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", "services": services},
+            status_code=200 if healthy else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    _install_error_handlers(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return (
+        path.startswith("/api/")
+        or path == "/healthz"
+        or "application/json" in request.headers.get("accept", "")
+    )
+
+
+def _render(request: Request, error: CollectionError) -> Response:
+    if _wants_json(request):
+        return JSONResponse(error.to_dict(), status_code=error.status, headers=error.headers)
+    if isinstance(error, NotAuthenticated):
+        return login_redirect(request)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"error": error, "status": error.status},
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CollectionError)
+    async def collection_error(request: Request, exc: CollectionError) -> Response:
+        return _render(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [_describe(e) for e in exc.errors()]
+        error = InvalidInput(
+            "Dữ liệu gửi lên không hợp lệ: " + "; ".join(problems),
+            message_en="invalid request: " + "; ".join(problems),
+        )
+        response = _render(request, error)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _render(
+                request, NotFound("Không tìm thấy trang này.", message_en="no such page")
+            )
+        if exc.status_code == 405:
+            return _render(
+                request,
+                CollectionError(
+                    "Phương thức không được hỗ trợ.", message_en="method not allowed", status=405
+                ),
+            )
+        return _render(
+            request,
+            CollectionError(str(exc.detail), message_en=str(exc.detail), status=exc.status_code),
+        )
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(
+        str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
+    )
+    return f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", ""))

@@ -1,0 +1,305 @@
+"""The `collection` command: run the stack, its parts, and the staff tasks scripts need."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from collection.config import get_settings
+from collection.errors import CollectionError
+
+app = typer.Typer(
+    help="Kho số Thanh Hóa — the digital local-collection repository.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+# --- the whole stack -------------------------------------------------------------------------
+
+
+@app.command()
+def up() -> None:
+    """Start everything on this machine: SeaweedFS S3, Meilisearch, the web app and a worker."""
+    from collection import bootstrap, stack
+
+    settings = get_settings()
+    var = settings.var_dir
+    var.mkdir(parents=True, exist_ok=True)
+    children: list[stack.Child] = []
+    stopping = False
+
+    def stop_all(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        say("\nĐang dừng các dịch vụ… / stopping…")
+        for child in reversed(children):
+            child.stop()
+            say(f"  đã dừng {child.name}")
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop_all()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if settings.s3_embedded:
+            access_key, secret_key = settings.s3_credentials()
+            say(f"Khởi động SeaweedFS S3 trên cổng {settings.s3_port}…")
+            children.append(
+                stack.start_seaweedfs(
+                    binary=stack.weed_binary(settings.weed_binary),
+                    data_dir=var / "seaweedfs",
+                    s3_port=settings.s3_port,
+                    internal_ports=stack.weed_ports(settings.weed_port_base),
+                    access_key=access_key,
+                    secret_key=secret_key,
+                    log_path=var / "log" / "seaweedfs.log",
+                    timeout=max(settings.startup_timeout, 60),
+                )
+            )
+        if settings.meili_embedded:
+            say(f"Khởi động Meilisearch trên cổng {settings.meili_port}…")
+            children.append(
+                stack.start_meilisearch(
+                    binary=settings.meili_binary_path,
+                    data_dir=var / "meilisearch",
+                    port=settings.meili_port,
+                    master_key=settings.meili_key(),
+                    log_path=var / "log" / "meilisearch.log",
+                    timeout=max(settings.startup_timeout, 60),
+                )
+            )
+        say("Chuẩn bị cơ sở dữ liệu, kho lưu trữ và chỉ mục tìm kiếm…")
+        bootstrap.prepare(settings, timeout=max(settings.startup_timeout, 60))
+        admin = bootstrap.ensure_first_admin(settings)
+        exe = [sys.executable, "-m", "collection.cli"]
+        children.append(
+            stack.spawn(
+                "worker",
+                [*exe, "worker"],
+                log_path=var / "log" / "worker.log",
+                stop_signal=signal.SIGINT,
+            )
+        )
+        children.append(
+            stack.spawn(
+                "web", [*exe, "serve"], log_path=var / "log" / "web.log", stop_signal=signal.SIGTERM
+            )
+        )
+        web = children[-1]
+        stack.wait_until(
+            stack.http_ok(f"http://127.0.0.1:{settings.port}/healthz"),
+            child=web,
+            timeout=max(settings.startup_timeout, 60),
+            what="Ứng dụng web",
+        )
+    except CollectionError:
+        stop_all()
+        raise
+
+    say("")
+    say("  Kho số Thanh Hóa đang chạy / is running")
+    say(f"  Địa chỉ / URL:        {settings.base_url}/")
+    say(f"  Cán bộ / staff login: {settings.base_url}/login")
+    say(f"  E-mail:               {admin.email}")
+    if admin.password:
+        say(f"  Mật khẩu / password:  {admin.password}")
+        say(f"  (lưu tại / kept in {var / 'secrets' / 'first-admin.json'}; đổi sau khi đăng nhập)")
+    say(f"  Dữ liệu / data:       {var}    Nhật ký / logs: {var / 'log'}")
+    say("  Nhấn Ctrl-C để dừng / press Ctrl-C to stop")
+    say("")
+    while True:
+        for child in children:
+            if not child.alive():
+                say(
+                    f"{child.name} đã dừng bất ngờ (mã {child.process.returncode}):\n{child.log_tail()}"
+                )
+                stop_all()
+                raise typer.Exit(1)
+        time.sleep(1)
+
+
+@app.command()
+def init() -> None:
+    """Migrate the DB and create the bucket and the search indexes (what a deployment runs once)."""
+    from collection import bootstrap
+
+    bootstrap.prepare(get_settings())
+    say("Đã sẵn sàng / ready: database, bucket, indexes.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (COLLECTION_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (COLLECTION_PORT).")] = None,
+) -> None:
+    """Run the web app (uvicorn)."""
+    import uvicorn
+
+    from collection import bootstrap
+
+    settings = get_settings()
+    bootstrap.check_reachable(settings)
+    uvicorn.run(
+        "collection.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=settings.web_workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Processes (COLLECTION_WORKERS).")] = None,
+) -> None:
+    """Run the ingest worker (a Huey consumer with one process per core by default)."""
+    from collection import bootstrap
+    from collection.tasks import huey
+
+    settings = get_settings()
+    bootstrap.check_reachable(settings)
+    # Tesseract must not spread over every core: one OCR process per worker process.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    consumer = huey.create_consumer(
+        workers=workers or settings.workers, worker_type="process", periodic=True
+    )
+    consumer.run()
+
+
+# --- database, accounts, tokens, index -------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply database migrations."""
+    from collection import migrate
+
+    migrate.upgrade(get_settings().sqlalchemy_url, revision)
+    say("Đã cập nhật cơ sở dữ liệu / database is up to date.")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin | cataloguer | reporter")] = "cataloguer",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for, or generated when not a terminal).")
+    ] = None,
+) -> None:
+    """Create a staff account."""
+    from collection import migrate
+    from collection.accounts import service
+    from collection.db import session_scope
+    from collection.models import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        fail(f"Vai trò không hợp lệ: {role}. Chọn admin, cataloguer hoặc reporter.")
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Mật khẩu / password: ")
+        else:
+            password, generated = service.generate_password(), True
+    with session_scope(settings.sqlalchemy_url) as session:
+        user = service.create_user(
+            session=session, email=email, role=chosen, password=password, display_name=name
+        )
+        created = user.email
+    say(f"Đã tạo tài khoản {created} ({chosen.label}).")
+    if generated:
+        typer.echo(password)
+
+
+@token_app.command("create")
+def token_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+) -> None:
+    """Create an API token for a staff account and print it (it is shown only once)."""
+    from collection.accounts import service
+    from collection.db import session_scope
+
+    with session_scope(get_settings().sqlalchemy_url) as session:
+        user = service.get_user_by_email(session=session, email=email)
+        token, _ = service.create_api_token(
+            session=session, user=user, name=name, expires_days=days
+        )
+    typer.echo(token)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild both search indexes from the database, then swap them in."""
+    from collection.db import session_scope
+    from collection.search import meili
+    from collection.search.service import rebuild_index
+
+    settings = get_settings()
+    started = time.perf_counter()
+    with session_scope(settings.sqlalchemy_url) as session:
+        counts = rebuild_index(session=session, engine=meili.engine_for(settings))
+    say(
+        f"Đã dựng lại chỉ mục / reindexed: {counts['items']} tài liệu, {counts['pages']} trang "
+        f"({time.perf_counter() - started:.1f} s)."
+    )
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    say(f"Lỗi / error: {message}")
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Run the CLI; known failures print one clear message, never a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        say("Cấu hình không hợp lệ / invalid settings:")
+        for error in exc.errors():
+            name = "COLLECTION_" + "_".join(str(p) for p in error["loc"]).upper()
+            say(f"  {name}: {error['msg']}")
+        raise SystemExit(2) from None
+    except CollectionError as exc:
+        say(f"Lỗi / error: {exc.message}")
+        if exc.message_en and exc.message_en != exc.message:
+            say(f"  {exc.message_en}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""All settings, in one place: environment variables with the COLLECTION_ prefix (or a .env file).
+
+Where a setting names an external service, the service is used as it is; where it is left empty, the
+embedded default runs on this machine under ``var_dir`` and its secrets are generated on first use
+and kept there, never in code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root in a checkout (src/collection/config.py → ../../); the Docker image sets
+# COLLECTION_SEARCH_CONFIG_DIR and COLLECTION_VAR_DIR explicitly.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COLLECTION_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- web ---------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the web app.")
+    public_url: AnyHttpUrl | None = Field(
+        None, description="The URL citizens use; defaults to http://HOST:PORT."
+    )
+    web_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for `serve`.")
+    secure_cookies: bool | None = Field(
+        None, description="Mark cookies Secure; defaults to on when public_url is https."
+    )
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff login session lifetime.")
+    login_max_failures: int = Field(
+        5, ge=1, le=100, description="Wrong passwords in a row before login is slowed down."
+    )
+
+    # --- data --------------------------------------------------------------------------------
+    var_dir: Path = Field(
+        PROJECT_ROOT / "var", description="Where the embedded services keep data."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to SQLite at var/collection.db."
+    )
+    queue_url: str | None = Field(
+        None,
+        description="Huey storage: sqlite:///PATH or redis://HOST:PORT/DB; defaults to SQLite.",
+    )
+    workers: int = Field(1, ge=1, le=64, description="Ingest worker processes for `worker`/`up`.")
+    startup_timeout: float = Field(
+        30.0, ge=0, description="Seconds to wait for DB, S3 and Meilisearch when starting."
+    )
+
+    # --- object storage (S3) -----------------------------------------------------------------
+    s3_endpoint: AnyHttpUrl | None = Field(
+        None, description="External S3 endpoint; empty starts SeaweedFS under var/."
+    )
+    s3_public_endpoint: AnyHttpUrl | None = Field(
+        None,
+        description="Endpoint used in presigned URLs given to browsers; defaults to s3_endpoint.",
+    )
+    s3_access_key: str | None = Field(None, description="S3 access key (generated when embedded).")
+    s3_secret_key: str | None = Field(None, description="S3 secret key (generated when embedded).")
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+    s3_bucket: str = Field(
+        "kho-so", min_length=3, max_length=63, description="Bucket for all files."
+    )
+    s3_port: int = Field(8333, ge=1, le=65535, description="Port of the embedded SeaweedFS S3 API.")
+    weed_binary: Path | None = Field(None, description="The `weed` binary; defaults to the venv's.")
+    weed_port_base: int = Field(
+        18300, ge=1, le=65000, description="First of 7 ports SeaweedFS uses internally (embedded)."
+    )
+
+    # --- search (Meilisearch) ----------------------------------------------------------------
+    meili_url: AnyHttpUrl | None = Field(
+        None, description="External Meilisearch; empty starts the binary under var/."
+    )
+    meili_master_key: str | None = Field(
+        None, description="Meilisearch master (or admin) key; generated when embedded."
+    )
+    meili_binary: Path | None = Field(
+        None, description="Meilisearch binary; defaults to var/bin/meilisearch."
+    )
+    meili_port: int = Field(7700, ge=1, le=65535, description="Port of the embedded Meilisearch.")
+    meili_index_prefix: str = Field(
+        "kho", pattern=r"^[a-z][a-z0-9_-]{0,30}$", description="Prefix of our index names."
+    )
+    search_config_dir: Path = Field(
+        PROJECT_ROOT / "search", description="Folder with the index settings and synonyms."
+    )
+
+    # --- ingest ------------------------------------------------------------------------------
+    max_upload_mb: int = Field(2048, ge=1, description="Largest file staff may upload, in MB.")
+    ocr_languages: str = Field(
+        "vie", pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$", description="Default Tesseract languages."
+    )
+
+    admin_email: str = Field(
+        "admin@localhost", description="E-mail of the first admin, created by `up` on an empty DB."
+    )
+
+    # --- secrets -----------------------------------------------------------------------------
+    secret_key: str | None = Field(
+        None, description="Key for hashing visitor ids; generated under var/ when empty."
+    )
+
+    @field_validator("database_url", "queue_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        known = ("sqlite", "postgresql", "redis")
+        if value.split(":", 1)[0].split("+", 1)[0] not in known:
+            raise ValueError(f"must start with one of {', '.join(k + '://' for k in known)}")
+        return value
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def s3_embedded(self) -> bool:
+        return self.s3_endpoint is None
+
+    @property
+    def meili_embedded(self) -> bool:
+        return self.meili_url is None
+
+    @property
+    def base_url(self) -> str:
+        return str(self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.base_url.startswith("https://")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'collection.db'}"
+
+    @property
+    def huey_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.var_dir / 'queue.db'}"
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return str(self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}").rstrip("/")
+
+    @property
+    def s3_presign_endpoint_url(self) -> str:
+        return str(self.s3_public_endpoint or self.s3_endpoint_url).rstrip("/")
+
+    def s3_credentials(self) -> tuple[str, str]:
+        """The S3 key pair: from settings, or the embedded server's, generated on first use."""
+        if self.s3_access_key and self.s3_secret_key:
+            return self.s3_access_key, self.s3_secret_key
+        path = self.var_dir / "secrets" / "s3.json"
+        stored = _read_or_create_json(
+            path,
+            lambda: {
+                "access_key": "KHO" + secrets.token_hex(8).upper(),
+                "secret_key": secrets.token_urlsafe(30),
+            },
+        )
+        return stored["access_key"], stored["secret_key"]
+
+    @property
+    def meili_endpoint_url(self) -> str:
+        return str(self.meili_url or f"http://127.0.0.1:{self.meili_port}").rstrip("/")
+
+    def meili_key(self) -> str:
+        """The Meilisearch master key: from settings, or generated on first use under var/."""
+        if self.meili_master_key:
+            return self.meili_master_key
+        path = self.var_dir / "secrets" / "meili.json"
+        stored = _read_or_create_json(path, lambda: {"master_key": secrets.token_urlsafe(32)})
+        return stored["master_key"]
+
+    def app_secret(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secrets" / "app.json"
+        return _read_or_create_json(path, lambda: {"secret_key": secrets.token_urlsafe(48)})[
+            "secret_key"
+        ]
+
+    @property
+    def meili_binary_path(self) -> Path:
+        return self.meili_binary or self.var_dir / "bin" / "meilisearch"
+
+    @property
+    def index_names(self) -> dict[str, str]:
+        return {kind: f"{self.meili_index_prefix}_{kind}" for kind in ("items", "pages")}
+
+
+def _read_or_create_json(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Read a small secrets file, creating it (mode 0600) with ``make()`` when it does not exist."""
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    data = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

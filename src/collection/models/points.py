@@ -1,0 +1,53 @@
+"""Access points: the province's public libraries (TVCC) and commune post-office culture points
+(BĐVHX) that search the collection, embed the widget and are counted in the yearly report."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from collection.db import Base, utcnow
+from collection.models.types import UTCDateTime, str_enum
+
+
+class PointKind(enum.StrEnum):
+    TVCC = "tvcc"  # thư viện công cộng
+    BDVHX = "bdvhx"  # bưu điện văn hóa xã
+
+    @property
+    def label(self) -> str:
+        return {PointKind.TVCC: "Thư viện công cộng", PointKind.BDVHX: "Bưu điện văn hóa xã"}[self]
+
+
+class PointLevel(enum.StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+    @property
+    def label(self) -> str:
+        return {
+            PointLevel.PROVINCE: "Cấp tỉnh",
+            PointLevel.DISTRICT: "Cấp huyện",
+            PointLevel.COMMUNE: "Cấp xã",
+        }[self]
+
+
+class AccessPoint(Base):
+    __tablename__ = "access_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[PointKind] = mapped_column(str_enum(PointKind, "point_kind"))
+    level: Mapped[PointLevel] = mapped_column(str_enum(PointLevel, "point_level"))
+    district: Mapped[str] = mapped_column(String(200), default="")
+    widget_key: Mapped[str] = mapped_column(String(64), unique=True)
+    widget_key_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ip_ranges: Mapped[list[str]] = mapped_column(JSON, default=list)  # CIDR, e.g. "113.160.0.0/24"
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

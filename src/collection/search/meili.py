@@ -1,0 +1,278 @@
+"""The Meilisearch adapter: the only module that imports the meilisearch client.
+
+The app never uses the master key for its work: at start it provisions two narrower keys (one that
+may write our indexes, one that may only search them) and uses those. No key reaches a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import meilisearch
+from meilisearch.errors import (
+    MeilisearchApiError,
+    MeilisearchCommunicationError,
+    MeilisearchError,
+    MeilisearchTimeoutError,
+)
+
+from collection.config import Settings
+from collection.errors import CollectionError, ConfigurationError, SearchUnavailable
+
+INDEX_KINDS = ("items", "pages")
+BATCH_SIZE = 2000
+# Fixed key uids: Meilisearch derives a key's value from its uid and the master key, so the same
+# keys come back after every restart and on every worker without being stored anywhere.
+_KEY_NAMESPACE = uuid.UUID("6f1f7d0e-93a7-4f7e-9a51-6b0d1f0c7a11")
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    indexer: str
+    searcher: str
+
+
+def _key_uid(prefix: str, role: str) -> str:
+    return str(uuid.uuid5(_KEY_NAMESPACE, f"{prefix}:{role}"))
+
+
+def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
+    """The Meilisearch settings for one index, as kept in the search/ folder (plus synonyms)."""
+    try:
+        raw = json.loads((config_dir / f"{kind}.json").read_text(encoding="utf-8"))
+        groups = json.loads((config_dir / "synonyms.json").read_text(encoding="utf-8"))["groups"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigurationError(
+            f"Không đọc được cấu hình tìm kiếm trong {config_dir}: {exc}",
+            message_en=f"cannot read search settings from {config_dir}: {exc}",
+        ) from exc
+    settings = {k: v for k, v in raw.items() if not k.startswith("_")}
+    synonyms: dict[str, list[str]] = {}
+    for group in groups:
+        for word in group:
+            synonyms.setdefault(word, [])
+            synonyms[word] += [other for other in group if other != word]
+    settings["synonyms"] = synonyms
+    return settings
+
+
+class SearchEngine:
+    """Our indexes on one Meilisearch server."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        keys: AppKeys,
+        index_names: Mapping[str, str],
+        config_dir: Path,
+        timeout: int = 10,
+    ) -> None:
+        self.url = url
+        self.index_names = dict(index_names)
+        self.config_dir = config_dir
+        self._writer = meilisearch.Client(url, keys.indexer, timeout=timeout)
+        self._reader = meilisearch.Client(url, keys.searcher, timeout=timeout)
+        self._probe = meilisearch.Client(url, timeout=2)
+
+    # --- health ------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise SearchUnavailable unless Meilisearch answers its health check."""
+        with _translated("health"):
+            status = self._probe.health().get("status")
+        if status != "available":
+            raise SearchUnavailable(message_en=f"Meilisearch status {status!r}")
+
+    # --- indexes -----------------------------------------------------------------------------
+    def settings_for(self, kind: str) -> dict[str, Any]:
+        return load_index_settings(self.config_dir, kind)
+
+    def ensure_indexes(self, *, wait: bool = True) -> None:
+        """Create our indexes if missing and apply the settings from search/ (idempotent)."""
+        tasks = []
+        for kind in INDEX_KINDS:
+            tasks += self._create_with_settings(self.index_names[kind], kind)
+        if wait:
+            for task_uid in tasks:
+                self.wait(task_uid)
+
+    def current_settings(self, kind: str) -> dict[str, Any]:
+        with _translated("get settings"):
+            return dict(self._writer.index(self.index_names[kind]).get_settings())
+
+    def document_count(self, kind: str) -> int:
+        with _translated("stats"):
+            return int(self._writer.index(self.index_names[kind]).get_stats().number_of_documents)
+
+    def _create_with_settings(self, uid: str, kind: str) -> list[int]:
+        tasks: list[int] = []
+        with _translated(f"create index {uid}"):
+            try:
+                self._writer.get_index(uid)
+            except MeilisearchApiError as exc:
+                if exc.code != "index_not_found":
+                    raise
+                tasks.append(self._writer.create_index(uid, {"primaryKey": "id"}).task_uid)
+            tasks.append(self._writer.index(uid).update_settings(self.settings_for(kind)).task_uid)
+        return tasks
+
+    # --- documents ---------------------------------------------------------------------------
+    def upsert(
+        self, kind: str, documents: Sequence[Mapping[str, Any]], *, wait: bool = False
+    ) -> None:
+        """Add or replace documents in one index."""
+        if not documents:
+            return
+        with _translated("add documents"):
+            task = self._writer.index(self.index_names[kind]).add_documents(list(documents), "id")
+        if wait:
+            self.wait(task.task_uid)
+
+    def delete(
+        self, kind: str, *, ids: Sequence[str] = (), filter: str | None = None, wait: bool = False
+    ) -> None:
+        """Delete documents by id or by a filter we built (never a client's filter string)."""
+        with _translated("delete documents"):
+            index = self._writer.index(self.index_names[kind])
+            if filter is not None:
+                task = index.delete_documents(filter=filter)
+            elif ids:
+                task = index.delete_documents(list(ids))
+            else:
+                return
+        if wait:
+            self.wait(task.task_uid)
+
+    def rebuild(self, documents: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, int]:
+        """Build fresh indexes beside the live ones, then swap them in: search never goes empty."""
+        counts: dict[str, int] = {}
+        swaps: list[Mapping[str, list[str] | bool]] = []
+        for kind in INDEX_KINDS:
+            live, fresh = self.index_names[kind], f"{self.index_names[kind]}_rebuild"
+            with _translated("rebuild"):
+                self._delete_if_exists(fresh)
+                for task_uid in self._create_with_settings(live, kind) + self._create_with_settings(
+                    fresh, kind
+                ):
+                    self.wait(task_uid)
+                count = 0
+                for batch in _batches(documents.get(kind, ()), BATCH_SIZE):
+                    task = self._writer.index(fresh).add_documents(batch, "id")
+                    self.wait(task.task_uid, timeout_ms=600_000)
+                    count += len(batch)
+            counts[kind] = count
+            swaps.append({"indexes": [live, fresh]})
+        with _translated("swap indexes"):
+            self.wait(self._writer.swap_indexes(swaps).task_uid)
+            for kind in INDEX_KINDS:
+                self._delete_if_exists(f"{self.index_names[kind]}_rebuild")
+        return counts
+
+    def _delete_if_exists(self, uid: str) -> None:
+        try:
+            self.wait(self._writer.delete_index(uid).task_uid)
+        except SearchUnavailable:
+            raise
+        except CollectionError:
+            pass  # the task failed because the index was not there: nothing to delete
+
+    # --- tasks -------------------------------------------------------------------------------
+    def wait(self, task_uid: int, *, timeout_ms: int = 60_000) -> None:
+        """Wait for a Meilisearch task; a failed task becomes our error with its reason."""
+        with _translated("wait for task"):
+            task = self._writer.wait_for_task(task_uid, timeout_in_ms=timeout_ms, interval_in_ms=20)
+        if task.status != "succeeded":
+            error = task.error or {}
+            raise CollectionError(
+                "Máy tìm kiếm không thực hiện được thao tác.",
+                message_en=f"Meilisearch task {task_uid} {task.status}: {error.get('message', '')}",
+            )
+
+
+def provision_keys(url: str, master_key: str, prefix: str) -> AppKeys:
+    """Create (or find) the app's two narrow keys, using the master key only for that."""
+    admin = meilisearch.Client(url, master_key, timeout=5)
+    wanted = {
+        "indexer": ["search", "documents.*", "indexes.*", "settings.*", "tasks.get", "stats.get"],
+        "searcher": ["search"],
+    }
+    values: dict[str, str] = {}
+    with _translated("provision keys"):
+        for role, actions in wanted.items():
+            uid = _key_uid(prefix, role)
+            try:
+                values[role] = admin.get_key(uid).key
+            except MeilisearchApiError as exc:
+                if exc.code == "invalid_api_key" or exc.status_code == 403:
+                    # Not a master key (an operator gave us an already narrow key): use it as is.
+                    return AppKeys(indexer=master_key, searcher=master_key)
+                if exc.code != "api_key_not_found":
+                    raise
+                values[role] = admin.create_key(
+                    {
+                        "uid": uid,
+                        "name": f"{prefix}-{role}",
+                        "description": f"Kho số Thanh Hóa {role} key (created by the app)",
+                        "actions": actions,
+                        "indexes": [f"{prefix}_*"],
+                        "expiresAt": None,
+                    }
+                ).key
+    return AppKeys(indexer=values["indexer"], searcher=values["searcher"])
+
+
+def engine_for(settings: Settings) -> SearchEngine:
+    """A SearchEngine for the settings: provisions the app's keys (needs Meilisearch up)."""
+    url = settings.meili_endpoint_url
+    keys = provision_keys(url, settings.meili_key(), settings.meili_index_prefix)
+    return SearchEngine(
+        url, keys=keys, index_names=settings.index_names, config_dir=settings.search_config_dir
+    )
+
+
+def _batches(
+    documents: Iterable[Mapping[str, Any]], size: int
+) -> Iterator[list[Mapping[str, Any]]]:
+    batch: list[Mapping[str, Any]] = []
+    for document in documents:
+        batch.append(document)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@contextmanager
+def _translated(doing: str) -> Iterator[None]:
+    """Turn the client's exceptions into ours, naming what we were doing."""
+    try:
+        yield
+    except CollectionError:
+        raise
+    except (MeilisearchCommunicationError, MeilisearchTimeoutError, ConnectionError) as exc:
+        raise SearchUnavailable(
+            "Không kết nối được máy tìm kiếm.",
+            message_en=f"Meilisearch unreachable ({doing}): {exc}",
+        ) from exc
+    except MeilisearchApiError as exc:
+        raise CollectionError(
+            "Máy tìm kiếm báo lỗi.",
+            message_en=f"Meilisearch error ({doing}): {exc.code}: {exc.message}",
+        ) from exc
+    except MeilisearchError as exc:
+        raise SearchUnavailable(message_en=f"Meilisearch error ({doing}): {exc}") from exc
+
+
+def ping(url: str) -> None:
+    """Raise SearchUnavailable unless the Meilisearch at ``url`` is healthy (no key needed)."""
+    with _translated("health"):
+        status = meilisearch.Client(url, timeout=2).health().get("status")
+    if status != "available":
+        raise SearchUnavailable(message_en=f"Meilisearch status {status!r}")

@@ -1,0 +1,38 @@
+"""Search services that read the database: rebuilding the index from the source of truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from collection.models import Item, Page
+from collection.search.documents import item_document, page_document
+from collection.search.meili import SearchEngine
+
+_BATCH = 500
+
+
+def rebuild_index(*, session: Session, engine: SearchEngine) -> dict[str, int]:
+    """Rebuild both indexes from the database and swap them in; returns documents per index."""
+    return engine.rebuild({"items": _item_documents(session), "pages": _page_documents(session)})
+
+
+def _item_documents(session: Session) -> Iterator[dict[str, Any]]:
+    page_counts = dict(
+        session.execute(select(Page.item_id, func.count()).group_by(Page.item_id)).tuples().all()
+    )
+    query = select(Item).options(selectinload(Item.files)).order_by(Item.id)
+    for item in session.scalars(query.execution_options(yield_per=_BATCH)):
+        yield item_document(item, page_count=page_counts.get(item.id, 0))
+
+
+def _page_documents(session: Session) -> Iterator[dict[str, Any]]:
+    query = (
+        select(Page, Item).join(Item, Page.item_id == Item.id).order_by(Page.item_id, Page.number)
+    )
+    for page, item in session.execute(query.execution_options(yield_per=_BATCH)).tuples():
+        if page.effective_text.strip():
+            yield page_document(page, item)
