@@ -169,9 +169,19 @@ class SearchEngine:
             counts[kind] = count
             swaps.append({"indexes": [live, fresh]})
         with _translated("swap indexes"):
-            self.wait(self._writer.swap_indexes(swaps).task_uid)
+            self._writer.swap_indexes(swaps)
+            # A swap task has no single index, so a key limited to our indexes cannot see it.
+            # Deleting the old copies is queued behind the swap on the same indexes: waiting
+            # for those deletions waits for the swap.
             for kind in INDEX_KINDS:
                 self._delete_if_exists(f"{self.index_names[kind]}_rebuild")
+        for kind in INDEX_KINDS:
+            if self.document_count(kind) != counts[kind]:
+                raise CollectionError(
+                    "Không hoán đổi được chỉ mục mới.",
+                    message_en=f"index swap failed: {self.index_names[kind]} does not hold the "
+                    f"{counts[kind]} rebuilt documents",
+                )
         return counts
 
     def _delete_if_exists(self, uid: str) -> None:

@@ -21,9 +21,12 @@ def rebuild_index(*, session: Session, engine: SearchEngine) -> dict[str, int]:
 
 
 def _item_documents(session: Session) -> Iterator[dict[str, Any]]:
-    page_counts = dict(
-        session.execute(select(Page.item_id, func.count()).group_by(Page.item_id)).tuples().all()
-    )
+    page_counts: dict[int, int] = {
+        item_id: count
+        for item_id, count in session.execute(
+            select(Page.item_id, func.count()).group_by(Page.item_id)
+        )
+    }
     query = select(Item).options(selectinload(Item.files)).order_by(Item.id)
     for item in session.scalars(query.execution_options(yield_per=_BATCH)):
         yield item_document(item, page_count=page_counts.get(item.id, 0))
@@ -33,6 +36,6 @@ def _page_documents(session: Session) -> Iterator[dict[str, Any]]:
     query = (
         select(Page, Item).join(Item, Page.item_id == Item.id).order_by(Page.item_id, Page.number)
     )
-    for page, item in session.execute(query.execution_options(yield_per=_BATCH)).tuples():
+    for page, item in session.execute(query.execution_options(yield_per=_BATCH)):
         if page.effective_text.strip():
             yield page_document(page, item)

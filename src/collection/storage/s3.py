@@ -19,14 +19,17 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 CHUNK_SIZE = 1024 * 1024
-# Multipart above 16 MiB, 16 MiB parts, two parts in flight: memory stays near 2 × 16 MiB whatever
+# Multipart above 8 MiB, 8 MiB parts, two parts in flight: memory stays near 2 × 8 MiB whatever
 # the file size (a 2 GB scan never sits in memory).
 TRANSFER = TransferConfig(
-    multipart_threshold=16 * 1024 * 1024,
-    multipart_chunksize=16 * 1024 * 1024,
+    multipart_threshold=8 * 1024 * 1024,
+    multipart_chunksize=8 * 1024 * 1024,
     max_concurrency=2,
     use_threads=True,
 )
+# boto3 buffers up to 10 parts of a non-seekable stream by default (80 MiB here): keep 2. It is an
+# s3transfer setting that boto3's constructor does not take.
+TRANSFER.max_in_memory_upload_chunks = 2
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
 

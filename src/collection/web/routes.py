@@ -103,14 +103,18 @@ def logout_submit(
 
 @router.get("/staff", response_class=HTMLResponse)
 def staff_home(request: Request, session: DbSession, user: StaffUser) -> Response:
-    items_by_status = dict(
-        session.execute(select(Item.status, func.count()).group_by(Item.status)).tuples().all()
-    )
-    jobs_by_state = dict(
-        session.execute(select(IngestJob.state, func.count()).group_by(IngestJob.state))
-        .tuples()
-        .all()
-    )
+    items_by_status: dict[ItemStatus, int] = {
+        status: count
+        for status, count in session.execute(
+            select(Item.status, func.count()).group_by(Item.status)
+        )
+    }
+    jobs_by_state: dict[JobState, int] = {
+        state: count
+        for state, count in session.execute(
+            select(IngestJob.state, func.count()).group_by(IngestJob.state)
+        )
+    }
     return templates.TemplateResponse(
         request,
         "staff/home.html",

@@ -1,0 +1,18 @@
+"""`make bench`: run every benchmark and print one JSON document."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bench import storage
+
+
+def main() -> None:
+    results = {"storage": storage.run()}
+    json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Small helpers shared by tests: staff accounts and logged-in clients."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from collection.accounts import service
+from collection.config import Settings
+from collection.db import session_scope
+from collection.models import Role
+
+PASSWORD = "mật-khẩu-đủ-dài-123"
+
+
+def make_user(settings: Settings, email: str, role: Role, password: str = PASSWORD) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        service.create_user(session=session, email=email, role=role, password=password)
+
+
+def make_token(settings: Settings, email: str) -> str:
+    with session_scope(settings.sqlalchemy_url) as session:
+        user = service.get_user_by_email(session=session, email=email)
+        token, _ = service.create_api_token(session=session, user=user)
+    return token
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Log in through the API; returns the CSRF header to send with changes."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"X-CSRF-Token": client.cookies["kho_csrf"]}
