@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from collection.stack import free_port, start_seaweedfs, weed_binary
+from collection.stack import WEED_PORT_NAMES, free_port, start_seaweedfs, weed_binary
 from collection.storage import ObjectStore
 
 MB = 1024 * 1024
@@ -57,12 +57,11 @@ def run() -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="kho-bench-"))
     access, secret = "BENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
     port = free_port()
-    names = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3.grpc")
     child = start_seaweedfs(
         binary=weed_binary(None),
         data_dir=workdir / "weed",
         s3_port=port,
-        internal_ports={name: free_port() for name in names},
+        internal_ports={name: free_port() for name in WEED_PORT_NAMES},
         access_key=access,
         secret_key=secret,
         log_path=workdir / "weed.log",

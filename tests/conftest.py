@@ -26,7 +26,13 @@ from fastapi.testclient import TestClient  # noqa: E402
 from collection import migrate  # noqa: E402
 from collection.app import create_app  # noqa: E402
 from collection.config import PROJECT_ROOT, Settings  # noqa: E402
-from collection.stack import Child, free_port, start_meilisearch, start_seaweedfs  # noqa: E402
+from collection.stack import (  # noqa: E402
+    WEED_PORT_NAMES,
+    Child,
+    free_port,
+    start_meilisearch,
+    start_seaweedfs,
+)
 from collection.stack import weed_binary as find_weed  # noqa: E402
 from collection.storage import store_for  # noqa: E402
 from tests.services import start_postgres, start_redis  # noqa: E402
@@ -69,18 +75,7 @@ def s3_server(session_dir: Path) -> Iterator[S3Server]:
         binary=find_weed(None),
         data_dir=session_dir / "seaweedfs",
         s3_port=port,
-        internal_ports={
-            name: free_port()
-            for name in (
-                "master",
-                "master.grpc",
-                "volume",
-                "volume.grpc",
-                "filer",
-                "filer.grpc",
-                "s3.grpc",
-            )
-        },
+        internal_ports={name: free_port() for name in WEED_PORT_NAMES},
         access_key=access_key,
         secret_key=secret_key,
         log_path=session_dir / "log" / "seaweedfs.log",

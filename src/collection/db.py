@@ -60,8 +60,15 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
+    """A unit of work on the database at ``url``."""
+    with unit_of_work(session_factory(url)) as session:
+        yield session
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work: commits when the block ends, rolls back if it raises."""
-    session = session_factory(url)()
+    session = factory()
     try:
         yield session
         session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from collection.accounts import service as accounts
 from collection.accounts.roles import Permission, allows
 from collection.config import Settings
+from collection.db import unit_of_work
 from collection.errors import NotAuthenticated, PermissionDenied
 from collection.models import User
 
@@ -28,15 +29,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: commits when the route returns, rolls back if it raises."""
-    session: Session = request.app.state.sessions()
-    try:
+    with unit_of_work(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
