@@ -30,8 +30,10 @@ from collection.stack import (  # noqa: E402
     WEED_PORT_NAMES,
     Child,
     free_port,
+    free_port_block,
     start_meilisearch,
     start_seaweedfs,
+    weed_ports,
 )
 from collection.stack import weed_binary as find_weed  # noqa: E402
 from collection.storage import store_for  # noqa: E402
@@ -75,7 +77,7 @@ def s3_server(session_dir: Path) -> Iterator[S3Server]:
         binary=find_weed(None),
         data_dir=session_dir / "seaweedfs",
         s3_port=port,
-        internal_ports={name: free_port() for name in WEED_PORT_NAMES},
+        internal_ports=weed_ports(free_port_block(len(WEED_PORT_NAMES))),
         access_key=access_key,
         secret_key=secret_key,
         log_path=session_dir / "log" / "seaweedfs.log",

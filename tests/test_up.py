@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -16,19 +15,9 @@ import httpx
 import pytest
 
 from collection.config import Settings
-from collection.stack import free_port, port_in_use
+from collection.stack import free_port, free_port_block, port_in_use
 from collection.storage import ObjectStore
 from tests.conftest import meili_binary
-
-
-def _free_block(size: int) -> int:
-    # Below the kernel's ephemeral range (32768+), so no outgoing connection takes a port of the
-    # block between this check and SeaweedFS binding it.
-    for _ in range(200):
-        base = random.randint(20_000, 32_000)
-        if not any(port_in_use(base + i) for i in range(size)):
-            return base
-    pytest.fail("no block of free ports")
 
 
 def _start_up(env: dict[str, str], log: Path) -> subprocess.Popen[str]:
@@ -67,7 +56,7 @@ def test_up_runs_the_whole_stack_twice_and_data_survives(tmp_path: Path) -> None
             "COLLECTION_VAR_DIR": str(var),
             "COLLECTION_PORT": str(web_port),
             "COLLECTION_S3_PORT": str(s3_port),
-            "COLLECTION_WEED_PORT_BASE": str(_free_block(7)),
+            "COLLECTION_WEED_PORT_BASE": str(free_port_block(7)),
             "COLLECTION_MEILI_PORT": str(meili_port),
             "COLLECTION_MEILI_BINARY": str(meili_binary()),
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -65,6 +66,25 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports, below the kernel's ephemeral range (32768+)
+    so that no outgoing connection takes one between this check and the server binding it."""
+    for _ in range(500):
+        base = secrets.randbelow(32_000 - 20_000 - count) + 20_000
+        if all(_can_bind(base + i) for i in range(count)):
+            return base
+    raise ConfigurationError(message_en=f"no block of {count} free ports")
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
