@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from collection import __version__, health
 from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
+from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(settings.sqlalchemy_url)
 
     app.include_router(accounts_router)
+    app.include_router(items_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 

@@ -104,6 +104,21 @@ class Settings(BaseSettings):
     ocr_languages: str = Field(
         "vie", pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$", description="Default Tesseract languages."
     )
+    ocr_dpi: int = Field(300, ge=100, le=600, description="Resolution PDF pages are OCRed at.")
+    ocr_processes: int = Field(
+        0, ge=0, le=64, description="Tesseract processes per job; 0 means one per core."
+    )
+    page_image_px: int = Field(1600, ge=400, le=6000, description="Long side of page images.")
+    thumbnail_px: int = Field(300, ge=64, le=1000, description="Long side of thumbnails.")
+    parse_timeout: float = Field(
+        300.0, ge=1, description="Seconds a file may take to open or render before it fails."
+    )
+    parse_memory_mb: int = Field(
+        2048, ge=256, description="Memory a file's parser may use before it fails, in MB."
+    )
+    job_lease_seconds: int = Field(
+        600, ge=30, description="A running job not heard from this long is given to another worker."
+    )
 
     admin_email: str = Field(
         "admin@localhost", description="E-mail of the first admin, created by `up` on an empty DB."

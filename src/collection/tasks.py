@@ -1,6 +1,7 @@
 """Every Huey task module, imported so a worker knows all tasks. Workers import this module."""
 
 from collection import queue
+from collection.ingest import tasks as ingest_tasks
 from collection.queue import huey
 
-__all__ = ["huey", "queue"]
+__all__ = ["huey", "ingest_tasks", "queue"]

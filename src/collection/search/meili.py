@@ -192,6 +192,25 @@ class SearchEngine:
         except CollectionError:
             pass  # the task failed because the index was not there: nothing to delete
 
+    def raw_search(self, kind: str, query: str, **params: Any) -> list[dict[str, Any]]:
+        """Hits of one plain search with the search-only key (query planning comes later)."""
+        with _translated("search"):
+            result = self._reader.index(self.index_names[kind]).search(query, params)
+        hits: list[dict[str, Any]] = result["hits"]
+        return hits
+
+    def wait_for_idle(self, *, timeout_ms: int = 60_000) -> None:
+        """Wait until no task on our indexes is enqueued or processing (CLI and tests only)."""
+        with _translated("list tasks"):
+            tasks = self._writer.get_tasks(
+                {
+                    "statuses": ["enqueued", "processing"],
+                    "indexUids": list(self.index_names.values()),
+                }
+            )
+        for task in tasks.results:
+            self.wait(task.uid, timeout_ms=timeout_ms)
+
     # --- tasks -------------------------------------------------------------------------------
     def wait(self, task_uid: int, *, timeout_ms: int = 60_000) -> None:
         """Wait for a Meilisearch task; a failed task becomes our error with its reason."""
@@ -244,6 +263,21 @@ def engine_for(settings: Settings) -> SearchEngine:
     return SearchEngine(
         url, keys=keys, index_names=settings.index_names, config_dir=settings.search_config_dir
     )
+
+
+_ready: dict[tuple[str, str, str], SearchEngine] = {}
+
+
+def ready_engine(settings: Settings) -> SearchEngine:
+    """The engine with our indexes known to exist with their settings: once per process, so a
+    worker never lets Meilisearch create an index without settings by adding documents to it."""
+    cache_key = (settings.meili_endpoint_url, settings.meili_key(), settings.meili_index_prefix)
+    engine = _ready.get(cache_key)
+    if engine is None:
+        engine = engine_for(settings)
+        engine.ensure_indexes(wait=True)
+        _ready[cache_key] = engine
+    return engine
 
 
 def _batches(

@@ -1,0 +1,1 @@
+"""Cataloguing: items with Dublin Core and local metadata."""

@@ -1,0 +1,95 @@
+"""The items API for staff and scripts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile, status
+
+from collection.accounts.roles import Permission
+from collection.api.deps import AppSettings, DbSession, require
+from collection.catalogue import service
+from collection.catalogue.schemas import ItemIn, ItemOut, PageOut
+from collection.ingest import service as ingest
+from collection.ingest.schemas import JobOut, RerunIn, UploadOut
+from collection.models import Item, User
+from collection.storage import store_for
+
+router = APIRouter(prefix="/api/v1", tags=["items"])
+Cataloguer = Annotated[User, Depends(require(Permission.CATALOGUE))]
+Staff = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
+
+
+@router.post(
+    "/items", response_model=ItemOut, status_code=status.HTTP_201_CREATED, summary="Create an item"
+)
+def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> Item:
+    return service.create_item(session=session, actor=user, data=body)
+
+
+@router.get("/items/{item_id}", response_model=ItemOut, summary="An item with its files")
+def get_item(item_id: int, session: DbSession, _user: Staff) -> Item:
+    return service.get_item(session=session, item_id=item_id)
+
+
+@router.get("/items/{item_id}/pages", response_model=list[PageOut], summary="An item's pages")
+def list_pages(item_id: int, session: DbSession, _user: Staff) -> list[PageOut]:
+    return service.list_pages(session=session, item_id=item_id)
+
+
+@router.post(
+    "/items/{item_id}/files",
+    response_model=UploadOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload a file (multipart field `file`); returns the ingest job",
+)
+def upload_file(
+    item_id: int,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    user: Cataloguer,
+    file: Annotated[UploadFile, File(description="PDF, JPEG, PNG, TIFF, EPUB, XPS or CBZ")],
+) -> UploadOut:
+    declared = request.headers.get("content-length")
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > settings.max_upload_mb * 1024 * 1024 + 65536
+    ):
+        raise ingest.FileTooLarge(
+            f"Tệp vượt quá giới hạn {settings.max_upload_mb} MB.",
+            message_en=f"file larger than {settings.max_upload_mb} MB",
+        )
+    return ingest.receive_file(
+        session=session,
+        actor=user,
+        settings=settings,
+        store=store_for(settings),
+        item_id=item_id,
+        filename=file.filename or "",
+        stream=file.file,
+    )
+
+
+@router.post(
+    "/items/{item_id}/rerun",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Run chosen stages again (e.g. OCR with other languages)",
+)
+def rerun(item_id: int, body: RerunIn, session: DbSession, user: Cataloguer) -> JobOut:
+    service.get_item(session=session, item_id=item_id)
+    job = ingest.rerun(
+        session=session,
+        actor=user,
+        item_id=item_id,
+        stages=body.stages,
+        ocr_languages=body.ocr_languages,
+    )
+    return ingest.job_view(job)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingest job's state and progress")
+def get_job(job_id: int, session: DbSession, _user: Staff) -> JobOut:
+    return ingest.get_job(session=session, job_id=job_id)

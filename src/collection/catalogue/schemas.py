@@ -1,0 +1,125 @@
+"""The JSON contract scripts rely on for items and pages (documented in OpenAPI)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from collection.models import Access, ItemStatus, TextSource
+
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?([/–-]\d{4}(-\d{2}(-\d{2})?)?)?$")
+_OCR_LANGUAGES = re.compile(r"^[a-z_]{3,8}(\+[a-z_]{3,8}){0,3}$")
+
+
+def _nfc(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value.strip())
+    if isinstance(value, list):
+        return [_nfc(v) for v in value if not (isinstance(v, str) and not v.strip())]
+    return value
+
+
+class ItemIn(BaseModel):
+    """An item's metadata: Dublin Core keys plus the library's local fields."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=5000)
+
+    title: str = Field(min_length=1, max_length=1000, description="dc:title")
+    alternative: str = Field("", max_length=1000, description="dcterms:alternative")
+    creator: list[str] = Field(default_factory=list, description="dc:creator (repeatable)")
+    contributor: list[str] = Field(default_factory=list, description="dc:contributor")
+    subject: list[str] = Field(default_factory=list, description="dc:subject (repeatable)")
+    description: str = Field("", max_length=20000, description="dc:description")
+    publisher: str = Field("", max_length=500, description="dc:publisher")
+    date: str = Field(
+        "", max_length=40, description="dc:date: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-YYYY"
+    )
+    type: str = Field("", max_length=100, description="dc:type (DCMI type, e.g. Text, StillImage)")
+    format: str = Field("", max_length=200, description="dc:format")
+    identifier: str = Field("", max_length=500, description="dc:identifier")
+    source: str = Field("", max_length=1000, description="dc:source")
+    language: list[str] = Field(default_factory=lambda: ["vi"], description="dc:language (ISO 639)")
+    relation: str = Field("", max_length=1000, description="dc:relation")
+    coverage: str = Field("", max_length=1000, description="dc:coverage")
+    rights: str = Field("", max_length=1000, description="dc:rights")
+    place: str = Field("", max_length=200, description="Place in Thanh Hóa")
+    period: str = Field("", max_length=200, description="Historical period")
+    document_type: str = Field("", max_length=100, description="sách, báo, tạp chí, ảnh, …")
+    collection_id: int | None = None
+    access: Access = Field(Access.PUBLIC, description="public | onsite | staff")
+    status: ItemStatus = Field(ItemStatus.DRAFT, description="draft | published")
+    ocr_languages: str = Field("vie", description="Tesseract languages, e.g. vie or vie+eng")
+
+    @field_validator("creator", "contributor", "subject", "language", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        return _nfc(value)
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        if value and not _DATE.match(value):
+            raise ValueError("ngày phải có dạng YYYY, YYYY-MM, YYYY-MM-DD hoặc YYYY-YYYY")
+        return value
+
+    @field_validator("ocr_languages")
+    @classmethod
+    def _ocr(cls, value: str) -> str:
+        if not _OCR_LANGUAGES.match(value):
+            raise ValueError("ngôn ngữ OCR phải có dạng vie hoặc vie+eng")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: ItemStatus) -> ItemStatus:
+        if value == ItemStatus.WITHDRAWN:
+            raise ValueError("một tài liệu mới không thể ở trạng thái đã rút (withdrawn)")
+        return value
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    original_name: str
+    media_type: str
+    size: int
+    sha256: str
+    page_count: int | None
+    role: str
+
+
+class ItemOut(ItemIn):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: int
+    year_start: int | None
+    year_end: int | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    version: int
+    files: list[FileOut] = []
+
+
+class PageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    text: str = Field(
+        description="The page's text: a staff correction if any, else OCR or embedded"
+    )
+    text_source: TextSource | str
+    corrected: bool
+    width: int | None
+    height: int | None
+    has_image: bool

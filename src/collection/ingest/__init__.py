@@ -1,0 +1,1 @@
+"""Ingest: receiving files, the pipeline stages, the jobs that run them."""

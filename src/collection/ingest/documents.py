@@ -1,0 +1,192 @@
+"""Reading documents and rendering pages (PyMuPDF for PDF/EPUB/XPS/CBZ, Pillow for images).
+
+These functions run inside the sandbox child process (see sandbox.py): they take and return plain
+data and write images to files, so a crash here cannot take the worker down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from collection.errors import InvalidInput
+from collection.ingest.sniff import IMAGE_TYPES
+
+MAX_PAGES = 10_000
+# Pillow refuses images above twice this (decompression bombs); 300 MP lets a 600 dpi A1 newspaper
+# scan through while the sandbox's memory limit still bounds what decoding may use.
+MAX_IMAGE_PIXELS = 150_000_000
+USABLE_TEXT_CHARS = 25  # fewer letters than this on a page: treat it as a scan and OCR it
+_FILETYPES = {
+    "application/pdf": "pdf",
+    "application/epub+zip": "epub",
+    "application/oxps": "xps",
+    "application/vnd.comicbook+zip": "cbz",
+}
+
+
+def inspect(path: str, media_type: str) -> list[dict[str, Any]]:
+    """Each page's text layer (may be empty) and size in pixels or points."""
+    if media_type in IMAGE_TYPES:
+        return _inspect_image(path)
+    import pymupdf
+
+    try:
+        document = pymupdf.open(path, filetype=_FILETYPES[media_type])
+    except (RuntimeError, ValueError) as exc:  # MuPDF raises FileDataError (a RuntimeError)
+        raise InvalidInput(
+            "Tệp bị hỏng, không mở được.", message_en=f"cannot open the document: {exc}"
+        ) from exc
+    with document:
+        if document.needs_pass:
+            raise InvalidInput(
+                "Tệp PDF cần mật khẩu để mở. Hãy tải lên bản không đặt mật khẩu; bản gốc vẫn được giữ.",
+                message_en="the PDF needs a password",
+            )
+        if document.page_count == 0:
+            raise InvalidInput("Tệp không có trang nào.", message_en="the document has no pages")
+        if document.page_count > MAX_PAGES:
+            raise InvalidInput(
+                f"Tệp có {document.page_count} trang, vượt giới hạn {MAX_PAGES} trang.",
+                message_en=f"{document.page_count} pages is more than {MAX_PAGES}",
+            )
+        pages = []
+        for index in range(document.page_count):
+            page = document[index]
+            try:
+                text = page.get_text("text", sort=True)
+            except RuntimeError:
+                text = ""  # a broken content stream: the page will be OCRed instead
+            pages.append({"text": text, "width": page.rect.width, "height": page.rect.height})
+            if index % 50 == 49:
+                pymupdf.TOOLS.store_shrink(100)  # MuPDF's cache otherwise grows on long files
+        if document.is_repaired and not any(
+            page["text"].strip() or _has_content(document[n]) for n, page in enumerate(pages)
+        ):
+            # MuPDF "repairs" a truncated file into empty pages; that is a broken upload.
+            raise InvalidInput(
+                "Tệp PDF bị hỏng hoặc không đầy đủ (có thể bị cắt cụt khi tải lên).",
+                message_en="the PDF is damaged or truncated: no page has any content",
+            )
+        return pages
+
+
+def _has_content(page: Any) -> bool:
+    try:
+        return bool(page.get_images() or page.get_drawings())
+    except RuntimeError:
+        return False
+
+
+def _open_image(path: str) -> Any:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        image = Image.open(path)
+        image.size  # noqa: B018 -- touching the header makes Pillow check for bombs now
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput(
+            "Ảnh quá lớn (nghi là tệp bom giải nén).", message_en=f"image too large: {exc}"
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput(
+            "Ảnh bị hỏng, không mở được.", message_en=f"cannot open image: {exc}"
+        ) from exc
+    return image
+
+
+def _inspect_image(path: str) -> list[dict[str, Any]]:
+    image = _open_image(path)
+    frames = getattr(image, "n_frames", 1)
+    if frames > MAX_PAGES:
+        raise InvalidInput(f"Ảnh có quá nhiều trang ({frames}).", message_en=f"{frames} frames")
+    pages = []
+    for frame in range(frames):
+        image.seek(frame)
+        pages.append({"text": "", "width": image.width, "height": image.height})
+    return pages
+
+
+def render(
+    path: str,
+    media_type: str,
+    numbers: list[int],
+    out_dir: str,
+    *,
+    long_side: int,
+    thumb_side: int,
+    ocr_numbers: list[int],
+    ocr_dpi: int,
+) -> list[dict[str, Any]]:
+    """Write page images (JPEG, ``long_side`` px), thumbnails, and grey PNGs for OCR.
+
+    Returns, per page number: the files written and the page image's size.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if media_type in IMAGE_TYPES:
+        return _render_image(path, numbers, out, long_side, thumb_side, set(ocr_numbers))
+    import pymupdf
+    from PIL import Image
+
+    results = []
+    wanted_ocr = set(ocr_numbers)
+    with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
+        for count, number in enumerate(numbers):
+            page = document[number - 1]
+            zoom = long_side / max(page.rect.width, page.rect.height, 1)
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+            image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            result = _save_views(image, out, number, thumb_side)
+            if number in wanted_ocr:
+                grey = page.get_pixmap(dpi=ocr_dpi, colorspace=pymupdf.csGRAY, alpha=False)
+                ocr_path = out / f"{number}-ocr.png"
+                Image.frombytes("L", (grey.width, grey.height), grey.samples).save(ocr_path)
+                result["ocr"] = str(ocr_path)
+            results.append(result)
+            if count % 20 == 19:
+                pymupdf.TOOLS.store_shrink(100)
+    return results
+
+
+def _render_image(
+    path: str, numbers: list[int], out: Path, long_side: int, thumb_side: int, ocr: set[int]
+) -> list[dict[str, Any]]:
+    from PIL import ImageOps
+
+    results = []
+    for number in numbers:
+        image = _open_image(path)
+        image.seek(number - 1)
+        if image.format == "JPEG" and number not in ocr:
+            image.draft("RGB", (long_side, long_side))  # decode at reduced size: far less memory
+        image = ImageOps.exif_transpose(image)  # phone photos: upright as the camera held them
+        rgb = image.convert("RGB")  # CMYK, palette, 16-bit → RGB
+        if number in ocr:
+            ocr_image = rgb.convert("L")
+            if max(ocr_image.size) > 6000:
+                ocr_image.thumbnail((6000, 6000))
+            ocr_path = out / f"{number}-ocr.png"
+            ocr_image.save(ocr_path)
+        rgb.thumbnail((long_side, long_side))
+        result = _save_views(rgb, out, number, thumb_side)
+        if number in ocr:
+            result["ocr"] = str(ocr_path)
+        results.append(result)
+    return results
+
+
+def _save_views(image: Any, out: Path, number: int, thumb_side: int) -> dict[str, Any]:
+    image_path, thumb_path = out / f"{number}.jpg", out / f"{number}-thumb.jpg"
+    image.save(image_path, "JPEG", quality=82, optimize=True, progressive=True)
+    thumb = image.copy()
+    thumb.thumbnail((thumb_side, thumb_side))
+    thumb.save(thumb_path, "JPEG", quality=80, optimize=True)
+    return {
+        "number": number,
+        "image": str(image_path),
+        "thumb": str(thumb_path),
+        "width": image.width,
+        "height": image.height,
+    }

@@ -1,0 +1,58 @@
+"""The Tesseract adapter: the only module that runs OCR. One `tesseract` process per page, with
+OMP_THREAD_LIMIT=1 so parallel pages do not oversubscribe the cores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from collection.errors import ConfigurationError, InvalidInput
+
+
+@lru_cache(maxsize=1)
+def installed_languages() -> frozenset[str]:
+    binary = shutil.which("tesseract")
+    if binary is None:
+        raise ConfigurationError(
+            "Chưa cài Tesseract OCR (gói tesseract-ocr).", message_en="tesseract is not installed"
+        )
+    out = subprocess.run(
+        [binary, "--list-langs"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+def check_languages(languages: str) -> None:
+    missing = set(languages.split("+")) - installed_languages()
+    if missing:
+        raise InvalidInput(
+            f"Chưa cài ngôn ngữ OCR: {', '.join(sorted(missing))}.",
+            message_en=f"Tesseract languages not installed: {', '.join(sorted(missing))}",
+        )
+
+
+def recognise(image: Path, *, languages: str, dpi: int, timeout: float = 600) -> str:
+    """The text Tesseract reads on one page image."""
+    check_languages(languages)
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    try:
+        out = subprocess.run(
+            ["tesseract", str(image), "stdout", "-l", languages, "--psm", "3", "--dpi", str(dpi)],
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise InvalidInput(
+            f"OCR một trang quá {timeout:.0f} giây.", message_en="tesseract timed out"
+        ) from exc
+    if out.returncode != 0:
+        raise InvalidInput(
+            "OCR không đọc được trang này.",
+            message_en=f"tesseract failed: {out.stderr.decode(errors='replace')[-300:]}",
+        )
+    return out.stdout.decode("utf-8", errors="replace")

@@ -1,0 +1,79 @@
+"""Run a parser in a child process with a time and memory limit, so a file that crashes or hangs
+MuPDF or Pillow fails its job, not the worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from collection.errors import CollectionError, InvalidInput
+
+T = TypeVar("T")
+_context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited MuPDF state
+
+
+def _child(
+    conn: Connection, func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int
+) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        conn.send(("ok", func(*args)))
+    except CollectionError as exc:
+        conn.send(("error", (type(exc).__name__, exc.message, exc.message_en)))
+    except MemoryError:
+        conn.send(("memory", None))
+    except BaseException:
+        conn.send(("crash", traceback.format_exc(limit=5)))
+    finally:
+        conn.close()
+
+
+def run_limited(func: Callable[..., T], *args: Any, timeout: float, memory_mb: int) -> T:
+    """``func(*args)`` in a child process; InvalidInput if it crashes, hangs or runs out of memory."""
+    parent, child = _context.Pipe(duplex=False)
+    process = _context.Process(target=_child, args=(child, func, args, memory_mb), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            raise InvalidInput(
+                f"Tệp không xử lý được trong {timeout:.0f} giây (có thể bị hỏng).",
+                message_en=f"parsing took longer than {timeout:.0f} s",
+            )
+        kind, payload = parent.recv()
+    except EOFError:
+        process.join(5)
+        raise InvalidInput(
+            "Tệp bị hỏng: chương trình đọc tệp đã dừng đột ngột.",
+            message_en=f"the parser died (exit code {process.exitcode})",
+        ) from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        parent.close()
+    if kind == "ok":
+        result: T = payload
+        return result
+    if kind == "error":
+        name, message, message_en = payload
+        error_type = {cls.__name__: cls for cls in _error_types()}.get(name, InvalidInput)
+        raise error_type(message, message_en=message_en)
+    if kind == "memory":
+        raise InvalidInput(
+            f"Tệp cần quá nhiều bộ nhớ để đọc (giới hạn {memory_mb} MB).",
+            message_en=f"parsing needs more than {memory_mb} MB",
+        )
+    raise InvalidInput("Tệp bị hỏng hoặc không đọc được.", message_en=f"parser failed: {payload}")
+
+
+def _error_types() -> list[type[CollectionError]]:
+    def walk(cls: type[CollectionError]) -> list[type[CollectionError]]:
+        return [cls, *[c for sub in cls.__subclasses__() for c in walk(sub)]]
+
+    return walk(CollectionError)

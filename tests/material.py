@@ -1,0 +1,98 @@
+"""Test material made on the spot: born-digital and scanned Vietnamese pages, broken files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pymupdf
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
+SERIF = Path("/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf")
+
+PAGES = [
+    "Địa chí Thanh Hóa. Thanh Hóa là tỉnh cực bắc Trung Bộ, có sông Mã chảy qua.",
+    "Văn hóa Đông Sơn nổi tiếng với trống đồng. Người xứ Thanh cần cù, hiếu học.",
+    "Thành phố Thanh Hóa, thị xã Bỉm Sơn và huyện Hoằng Hóa nằm trong tỉnh.",
+]
+
+
+def born_digital_pdf(pages: list[str] = PAGES) -> bytes:
+    document = pymupdf.open()
+    for text in pages:
+        page = document.new_page(width=595, height=842)
+        page.insert_font(fontname="noto", fontfile=str(FONT))
+        page.insert_textbox(pymupdf.Rect(50, 60, 545, 800), text, fontname="noto", fontsize=14)
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def scanned_image(text: str, *, width: int = 1700, size: int = 44) -> Image.Image:
+    """A page as a scanner sees it: black text on white, 300 dpi-like sizes."""
+    font = ImageFont.truetype(str(SERIF), size)
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if font.getlength(candidate) > width - 160:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    lines.append(line)
+    image = Image.new("L", (width, 120 + len(lines) * int(size * 1.6)), 255)
+    draw = ImageDraw.Draw(image)
+    for n, text_line in enumerate(lines):
+        draw.text((80, 60 + n * int(size * 1.6)), text_line, font=font, fill=0)
+    return image
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def scanned_pdf(texts: list[str]) -> bytes:
+    """A PDF of page images with no text layer, as a scanner makes it."""
+    document = pymupdf.open()
+    for text in texts:
+        image = scanned_image(text)
+        page = document.new_page(width=image.width * 72 / 300, height=image.height * 72 / 300)
+        page.insert_image(page.rect, stream=png(image))
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def encrypted_pdf() -> bytes:
+    document = pymupdf.open(stream=born_digital_pdf(PAGES[:1]))
+    aes_256: int = pymupdf.PDF_ENCRYPT_AES_256  # type: ignore[attr-defined]
+    data: bytes = document.tobytes(encryption=aes_256, user_pw="mat-khau", owner_pw="chu-so-huu")
+    document.close()
+    return data
+
+
+def cmyk_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("CMYK", (800, 600), (0, 80, 80, 0)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def multipage_tiff(count: int = 2) -> bytes:
+    frames = [scanned_image(f"Trang {n}: tư liệu Thanh Hóa") for n in range(1, count + 1)]
+    out = io.BytesIO()
+    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    return out.getvalue()
+
+
+def rotated_photo() -> bytes:
+    """A phone photo stored sideways with EXIF orientation 6 (rotate 90° to view)."""
+    image = Image.new("RGB", (400, 300), (200, 30, 30))
+    ImageDraw.Draw(image).rectangle((0, 0, 100, 300), fill=(20, 20, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()

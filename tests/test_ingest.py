@@ -1,0 +1,231 @@
+"""The ingest pipeline end to end: upload through the API, run the job, read pages, images,
+the search index. Real S3, Meilisearch and Tesseract."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from collection.config import Settings
+from collection.ingest.pipeline import run_job
+from collection.models import Role
+from collection.search import meili
+from collection.storage import store_for
+from tests import material
+from tests.helpers import make_token, make_user
+
+Api = Callable[..., httpx.Response]
+
+
+@pytest.fixture
+def api(client: TestClient, settings: Settings) -> Api:
+    make_user(settings, "bien.muc@thuvien.vn", Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, 'bien.muc@thuvien.vn')}"}
+
+    def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response: httpx.Response = client.request(method, path, headers=headers, **kwargs)
+        return response
+
+    return call
+
+
+def new_item(api: Api, **fields: Any) -> int:
+    body = {
+        "title": "Địa chí Thanh Hóa",
+        "creator": "Nhiều tác giả",
+        "date": "2000",
+        "status": "published",
+        **fields,
+    }
+    response = api("POST", "/api/v1/items", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def upload(api: Api, item_id: int, name: str, data: bytes) -> httpx.Response:
+    return api("POST", f"/api/v1/items/{item_id}/files", files={"file": (name, data)})
+
+
+def ingest(api: Api, settings: Settings, item_id: int, name: str, data: bytes) -> dict[str, Any]:
+    response = upload(api, item_id, name, data)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    run_job(job_id, settings=settings)  # what a worker does with the queued task
+    job = api("GET", f"/api/v1/jobs/{job_id}").json()
+    return dict(job)
+
+
+def test_item_contract(api: Api) -> None:
+    response = api(
+        "POST",
+        "/api/v1/items",
+        json={
+            "title": "Thanh Hoá xưa và nay",  # old tone placement, NFD below
+            "creator": ["Lê Văn A", "Trần Thị B"],
+            "subject": "Lịch sử",
+            "date": "1930–1945",
+            "language": ["vi", "fr"],
+            "access": "onsite",
+            "description": "Tài liệu về Thanh Hóa".replace("ó", "o\u0301"),
+        },
+    )
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert item["subject"] == ["Lịch sử"]
+    assert item["year_start"] == 1930 and item["year_end"] == 1945
+    assert item["status"] == "draft" and item["access"] == "onsite"
+    assert item["description"] == "Tài liệu về Thanh Hóa"  # NFC
+    for bad in [
+        {"title": ""},
+        {"title": "x", "date": "mùa xuân"},
+        {"title": "x", "access": "all"},
+        {"title": "x", "status": "withdrawn"},
+        {"title": "x", "colour": "đỏ"},
+    ]:
+        refused = api("POST", "/api/v1/items", json=bad)
+        assert refused.status_code == 422, bad
+        assert refused.json()["message"].startswith("Dữ liệu gửi lên không hợp lệ")
+
+
+def test_born_digital_pdf_becomes_pages_images_and_search(api: Api, settings: Settings) -> None:
+    item_id = new_item(api)
+    job = ingest(api, settings, item_id, "địa chí.pdf", material.born_digital_pdf())
+    assert job["state"] == "done", job
+    assert job["stages_done"] == ["extract", "ocr", "images", "normalise", "index"]
+    pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
+    assert [p["number"] for p in pages] == [1, 2, 3]
+    assert all(p["text_source"] == "embedded" for p in pages)
+    assert "sông Mã" in pages[0]["text"]
+    assert "trống đồng" in pages[1]["text"]
+    assert all(p["has_image"] for p in pages)
+
+    item = api("GET", f"/api/v1/items/{item_id}").json()
+    assert item["files"][0]["media_type"] == "application/pdf"
+    assert item["files"][0]["page_count"] == 3
+    assert item["files"][0]["original_name"] == "địa chí.pdf"
+
+    store = store_for(settings)
+    image = Image.open(io.BytesIO(store.get_bytes(f"pages/{item_id}/00001.jpg")))
+    thumb = Image.open(io.BytesIO(store.get_bytes(f"pages/{item_id}/00001-thumb.jpg")))
+    assert max(image.size) == settings.page_image_px
+    assert max(thumb.size) == settings.thumbnail_px
+
+    engine = meili.engine_for(settings)
+    engine.wait_for_idle()
+    hits = engine.raw_search(
+        "pages", "trong dong", filter=f"item_id = {item_id}", matchingStrategy="all"
+    )
+    assert [h["number"] for h in hits] == [2]
+
+
+def test_scanned_pages_are_ocred_in_vietnamese(api: Api, settings: Settings) -> None:
+    item_id = new_item(api, title="Báo Thanh Hóa")
+    texts = ["Nghị quyết về phát triển văn hóa tỉnh Thanh Hóa", "Đường sắt Bắc Nam qua Bỉm Sơn"]
+    job = ingest(api, settings, item_id, "bao.pdf", material.scanned_pdf(texts))
+    assert job["state"] == "done", job
+    pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
+    assert [p["text_source"] for p in pages] == ["ocr", "ocr"]
+    assert "văn hóa" in pages[0]["text"] and "Thanh Hóa" in pages[0]["text"]
+    assert "Đường sắt" in pages[1]["text"]
+
+
+def test_images_tiff_cmyk_and_rotated_photo(api: Api, settings: Settings) -> None:
+    tiff_item = new_item(api, title="Tờ rời")
+    job = ingest(api, settings, tiff_item, "scan.tif", material.multipage_tiff(2))
+    assert job["state"] == "done", job
+    pages = api("GET", f"/api/v1/items/{tiff_item}/pages").json()
+    assert [p["number"] for p in pages] == [1, 2]
+    assert "Thanh Hóa" in pages[1]["text"]
+
+    photo_item = new_item(api, title="Ảnh chụp")
+    assert ingest(api, settings, photo_item, "anh.jpg", material.rotated_photo())["state"] == "done"
+    shown = Image.open(io.BytesIO(store_for(settings).get_bytes(f"pages/{photo_item}/00001.jpg")))
+    assert shown.height > shown.width  # turned upright as the EXIF orientation says
+
+    cmyk_item = new_item(api, title="Áp phích")
+    assert ingest(api, settings, cmyk_item, "cmyk.jpg", material.cmyk_jpeg())["state"] == "done"
+    assert (
+        Image.open(io.BytesIO(store_for(settings).get_bytes(f"pages/{cmyk_item}/00001.jpg"))).mode
+        == "RGB"
+    )
+
+
+def test_duplicate_upload_is_linked_not_stored_twice(api: Api, settings: Settings) -> None:
+    data = material.born_digital_pdf(["Một trang duy nhất về Thanh Hóa và sông Mã."])
+    first_item = new_item(api)
+    first = upload(api, first_item, "a.pdf", data).json()
+    again = upload(api, first_item, "a-copy.pdf", data).json()
+    assert again["duplicate"] is True and again["job_id"] == first["job_id"]
+    other_item = new_item(api, title="Bản sao")
+    linked = upload(api, other_item, "b.pdf", data).json()
+    assert linked["duplicate"] is True and linked["job_id"] != first["job_id"]
+    keys = list(store_for(settings).list_keys(f"originals/{first['sha256'][:2]}/{first['sha256']}"))
+    assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "words"),
+    [
+        ("rong.pdf", b"", 422, "rỗng"),
+        ("rac.pdf", b"\x00\x01garbage bytes, not a PDF at all" * 50, 415, "PDF, JPEG, PNG, TIFF"),
+        ("van-ban.txt", "Thanh Hóa".encode(), 415, "Chấp nhận"),
+    ],
+)
+def test_bad_files_are_refused_at_upload(
+    api: Api, name: str, data: bytes, status: int, words: str
+) -> None:
+    item_id = new_item(api)
+    response = upload(api, item_id, name, data)
+    assert response.status_code == status
+    assert words in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("khoa.pdf", material.encrypted_pdf(), "cần mật khẩu"),
+        ("cut.pdf", material.born_digital_pdf()[:700], "hỏng"),
+    ],
+)
+def test_unreadable_files_fail_their_job_clearly_and_keep_the_original(
+    api: Api, settings: Settings, name: str, data: bytes, words: str
+) -> None:
+    item_id = new_item(api)
+    response = upload(api, item_id, name, data)
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    run_job(job_id, settings=settings)
+    job = api("GET", f"/api/v1/jobs/{job_id}").json()
+    assert job["state"] == "failed"
+    assert words in job["error"]
+    sha = response.json()["sha256"]
+    assert store_for(settings).exists(f"originals/{sha[:2]}/{sha}")  # kept for staff
+
+
+def test_rerun_ocr_with_other_languages(api: Api, settings: Settings) -> None:
+    item_id = new_item(api)
+    ingest(
+        api,
+        settings,
+        item_id,
+        "p.png",
+        material.png(material.scanned_image("Thư viện tỉnh Thanh Hóa")),
+    )
+    rerun = api(
+        "POST",
+        f"/api/v1/items/{item_id}/rerun",
+        json={"stages": ["ocr"], "ocr_languages": "vie+eng"},
+    )
+    assert rerun.status_code == 202, rerun.text
+    job = rerun.json()
+    assert job["stages_done"] == ["extract", "images"]  # only OCR (then normalise, index) again
+    run_job(job["id"], settings=settings)
+    assert api("GET", f"/api/v1/jobs/{job['id']}").json()["state"] == "done"
+    bad = api("POST", f"/api/v1/items/{item_id}/rerun", json={"stages": ["nấu cơm"]})
+    assert bad.status_code == 422
