@@ -19,13 +19,16 @@ for _name in list(os.environ):
 import shutil  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from collection import migrate  # noqa: E402
 from collection.app import create_app  # noqa: E402
 from collection.config import PROJECT_ROOT, Settings  # noqa: E402
+from collection.models import Role  # noqa: E402
 from collection.stack import (  # noqa: E402
     WEED_PORT_NAMES,
     Child,
@@ -37,6 +40,7 @@ from collection.stack import (  # noqa: E402
 )
 from collection.stack import weed_binary as find_weed  # noqa: E402
 from collection.storage import store_for  # noqa: E402
+from tests.helpers import Api, make_token, make_user  # noqa: E402
 from tests.services import start_postgres, start_redis  # noqa: E402
 
 
@@ -144,3 +148,16 @@ def settings(
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url="http://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient, settings: Settings) -> Api:
+    """Staff API calls as a cataloguer with a bearer token."""
+    make_user(settings, "bien.muc@thuvien.vn", Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, 'bien.muc@thuvien.vn')}"}
+
+    def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response: httpx.Response = client.request(method, path, headers=headers, **kwargs)
+        return response
+
+    return call

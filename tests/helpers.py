@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import httpx
 from fastapi.testclient import TestClient
 
 from collection.accounts import service
@@ -29,3 +33,23 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str,
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"X-CSRF-Token": client.cookies["kho_csrf"]}
+
+
+Api = Callable[..., httpx.Response]
+
+
+def new_item(api: Api, **fields: Any) -> int:
+    body = {
+        "title": "Địa chí Thanh Hóa",
+        "creator": "Nhiều tác giả",
+        "date": "2000",
+        "status": "published",
+        **fields,
+    }
+    response = api("POST", "/api/v1/items", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def upload(api: Api, item_id: int, name: str, data: bytes) -> httpx.Response:
+    return api("POST", f"/api/v1/items/{item_id}/files", files={"file": (name, data)})

@@ -4,52 +4,17 @@ the search index. Real S3, Meilisearch and Tesseract."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from collection.config import Settings
 from collection.ingest.pipeline import run_job
-from collection.models import Role
 from collection.search import meili
 from collection.storage import store_for
 from tests import material
-from tests.helpers import make_token, make_user
-
-Api = Callable[..., httpx.Response]
-
-
-@pytest.fixture
-def api(client: TestClient, settings: Settings) -> Api:
-    make_user(settings, "bien.muc@thuvien.vn", Role.CATALOGUER)
-    headers = {"Authorization": f"Bearer {make_token(settings, 'bien.muc@thuvien.vn')}"}
-
-    def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response: httpx.Response = client.request(method, path, headers=headers, **kwargs)
-        return response
-
-    return call
-
-
-def new_item(api: Api, **fields: Any) -> int:
-    body = {
-        "title": "Địa chí Thanh Hóa",
-        "creator": "Nhiều tác giả",
-        "date": "2000",
-        "status": "published",
-        **fields,
-    }
-    response = api("POST", "/api/v1/items", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def upload(api: Api, item_id: int, name: str, data: bytes) -> httpx.Response:
-    return api("POST", f"/api/v1/items/{item_id}/files", files={"file": (name, data)})
+from tests.helpers import Api, new_item, upload
 
 
 def ingest(api: Api, settings: Settings, item_id: int, name: str, data: bytes) -> dict[str, Any]:

@@ -180,14 +180,20 @@ def worker(
 ) -> None:
     """Run the ingest worker (a Huey consumer with one process per core by default)."""
     from collection import bootstrap
+    from collection.ingest.tasks import requeue_orphans
     from collection.tasks import huey
 
     settings = get_settings()
     bootstrap.check_reachable(settings)
+    # Jobs left by a worker that died on this machine resume now, not when their lease expires.
+    requeue_orphans(settings)
     # Tesseract must not spread over every core: one OCR process per worker process.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # Threads, not processes: the heavy work of a job already runs in child processes (the
+    # parsing sandbox, one tesseract per page), and Huey's daemonic process workers may not
+    # start children.
     consumer = huey.create_consumer(
-        workers=workers or settings.workers, worker_type="process", periodic=True
+        workers=workers or settings.workers, worker_type="thread", periodic=True
     )
     consumer.run()
 

@@ -160,13 +160,32 @@ def _claim(sessions: sessionmaker[Session], job_id: int, worker: str, lease_seco
             return False
         now = utcnow()
         leased = job.lease_expires_at is not None and job.lease_expires_at > now
-        if job.state == JobState.RUNNING and leased and job.lease_owner != worker:
+        if (
+            job.state == JobState.RUNNING
+            and leased
+            and job.lease_owner != worker
+            and not owner_is_dead(job.lease_owner)
+        ):
             return False
         job.state, job.lease_owner = JobState.RUNNING, worker
         job.lease_expires_at = now + timedelta(seconds=lease_seconds)
         job.attempts += 1
         job.started_at = job.started_at or now
         return True
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """Whether the worker process named ``owner`` ran on this machine and is gone."""
+    owner_host, _, pid = (owner or "").rpartition(":")
+    if owner_host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _fail(ctx: JobContext, message: str) -> JobState:

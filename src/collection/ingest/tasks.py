@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from huey import crontab
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from collection.config import get_settings
+from collection.config import Settings, get_settings
 from collection.db import session_scope, utcnow
+from collection.ingest.pipeline import owner_is_dead, run_job
 from collection.models import IngestJob, JobState
 from collection.queue import huey
 
@@ -16,25 +17,37 @@ from collection.queue import huey
 @huey.task(retries=20, retry_delay=30, name="ingest.run_job")
 def run_job_task(job_id: int) -> None:
     """Run one ingest job; a backing service being down raises, and Huey retries later."""
-    from collection.ingest.pipeline import run_job
-
     run_job(job_id, settings=get_settings())
 
 
 @huey.periodic_task(crontab(minute="*"), name="ingest.requeue")
 def requeue_stale_jobs() -> None:
-    """Jobs whose worker died (lease expired) or that were never picked up go back on the queue."""
-    settings = get_settings()
+    """Every minute: jobs whose worker died go back on the queue (see ``requeue_orphans``)."""
+    requeue_orphans(get_settings())
+
+
+def requeue_orphans(settings: Settings) -> list[int]:
+    """Queue again the jobs no live worker holds: an expired lease, a dead worker process on this
+    machine (found at once, not after the lease), or queued but never picked up."""
     now = utcnow()
     with session_scope(settings.sqlalchemy_url) as session:
-        stale = session.scalars(
-            select(IngestJob.id).where(
-                or_(
-                    (IngestJob.state == JobState.RUNNING) & (IngestJob.lease_expires_at < now),
-                    (IngestJob.state == JobState.QUEUED)
-                    & (IngestJob.updated_at < now - timedelta(minutes=5)),
-                )
-            )
+        candidates = session.execute(
+            select(
+                IngestJob.id,
+                IngestJob.state,
+                IngestJob.lease_owner,
+                IngestJob.lease_expires_at,
+                IngestJob.updated_at,
+            ).where(IngestJob.state.in_([JobState.RUNNING, JobState.QUEUED]))
         ).all()
-    for job_id in stale:
+    orphans = []
+    for job_id, state, owner, lease_expires_at, updated_at in candidates:
+        if state == JobState.RUNNING:
+            expired = lease_expires_at is None or lease_expires_at < now
+            if expired or owner_is_dead(owner):
+                orphans.append(job_id)
+        elif updated_at < now - timedelta(minutes=5):
+            orphans.append(job_id)
+    for job_id in orphans:
         run_job_task(job_id)
+    return orphans
