@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -263,6 +264,65 @@ def token_create(
             session=session, user=user, name=name, expires_days=days
         )
     typer.echo(token)
+
+
+@app.command("import")
+def import_folder(
+    folder: Annotated[Path, typer.Argument(help="Folder holding the files the sheet names.")],
+    sheet: Annotated[Path, typer.Option(help="The sheet (.csv or .xlsx); template in ingest/.")],
+    email: Annotated[str, typer.Option(help="The staff account the items are created as.")] = "",
+    report: Annotated[Path | None, typer.Option(help="Also write the report as CSV here.")] = None,
+) -> None:
+    """Bulk import: one item per sheet row, its files queued for ingest. Safe to run again."""
+    from sqlalchemy import select
+
+    from collection.db import session_factory, session_scope
+    from collection.ingest import bulk
+    from collection.models import Role, User
+    from collection.storage import store_for
+
+    settings = get_settings()
+    if not folder.is_dir():
+        fail(f"Không thấy thư mục {folder}.")
+    rows = bulk.read_sheet(sheet)
+    with session_scope(settings.sqlalchemy_url) as session:
+        query = select(User).where(User.role.in_([Role.ADMIN, Role.CATALOGUER]))
+        if email:
+            query = select(User).where(User.email == email.strip().lower())
+        actor = session.scalars(query.order_by(User.id)).first()
+        if actor is None or actor.role not in (Role.ADMIN, Role.CATALOGUER):
+            fail("Cần một tài khoản quản trị hoặc biên mục (--email).")
+        actor_id = actor.id
+    counts = {"created": 0, "duplicate": 0, "failed": 0}
+    with typer.progressbar(length=len(rows), label="Nhập / importing", file=sys.stderr) as bar:
+
+        def advance(result: bulk.RowResult) -> None:
+            counts[result.status] += 1
+            bar.update(1)
+
+        results = bulk.import_rows(
+            sessions=session_factory(settings.sqlalchemy_url),
+            actor_id=actor_id,
+            settings=settings,
+            store=store_for(settings),
+            rows=rows,
+            root=folder,
+            on_row=advance,
+        )
+    labels = {"created": "đã tạo", "duplicate": "trùng, bỏ qua", "failed": "lỗi"}
+    for result in results:
+        detail = f"tài liệu {result.item_id}" if result.item_id else result.reason
+        typer.echo(
+            f"dòng {result.row:>5}  {labels[result.status]:<14} {result.title[:50]:<50} {detail}"
+        )
+    say(
+        f"Tổng cộng: {counts['created']} đã tạo, {counts['duplicate']} trùng (bỏ qua), "
+        f"{counts['failed']} lỗi."
+    )
+    if report:
+        bulk.write_report(results, report)
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command()

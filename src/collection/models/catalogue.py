@@ -100,6 +100,9 @@ class Item(Base):
     )
     ocr_languages: Mapped[str] = mapped_column(String(60), default="vie")
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What a bulk import matched this item by (identifier, file checksum or metadata): a sheet
+    # imported twice creates nothing twice.
+    import_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
