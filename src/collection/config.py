@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     ocr_languages: str = Field(
         "vie", pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$", description="Default Tesseract languages."
     )
+    max_pages: int = Field(10_000, ge=1, description="Most pages one file may have.")
     ocr_dpi: int = Field(300, ge=100, le=600, description="Resolution PDF pages are OCRed at.")
     ocr_processes: int = Field(
         0, ge=0, le=64, description="Tesseract processes per job; 0 means one per core."

@@ -12,7 +12,6 @@ from typing import Any
 from collection.errors import InvalidInput
 from collection.ingest.sniff import IMAGE_TYPES
 
-MAX_PAGES = 10_000
 # Pillow refuses images above twice this (decompression bombs); 300 MP lets a 600 dpi A1 newspaper
 # scan through while the sandbox's memory limit still bounds what decoding may use.
 MAX_IMAGE_PIXELS = 150_000_000
@@ -25,10 +24,10 @@ _FILETYPES = {
 }
 
 
-def inspect(path: str, media_type: str) -> list[dict[str, Any]]:
+def inspect(path: str, media_type: str, max_pages: int) -> list[dict[str, Any]]:
     """Each page's text layer (may be empty) and size in pixels or points."""
     if media_type in IMAGE_TYPES:
-        return _inspect_image(path)
+        return _inspect_image(path, max_pages)
     import pymupdf
 
     try:
@@ -45,10 +44,10 @@ def inspect(path: str, media_type: str) -> list[dict[str, Any]]:
             )
         if document.page_count == 0:
             raise InvalidInput("Tệp không có trang nào.", message_en="the document has no pages")
-        if document.page_count > MAX_PAGES:
+        if document.page_count > max_pages:
             raise InvalidInput(
-                f"Tệp có {document.page_count} trang, vượt giới hạn {MAX_PAGES} trang.",
-                message_en=f"{document.page_count} pages is more than {MAX_PAGES}",
+                f"Tệp có {document.page_count} trang, vượt giới hạn {max_pages} trang.",
+                message_en=f"{document.page_count} pages is more than {max_pages}",
             )
         pages = []
         for index in range(document.page_count):
@@ -96,10 +95,10 @@ def _open_image(path: str) -> Any:
     return image
 
 
-def _inspect_image(path: str) -> list[dict[str, Any]]:
+def _inspect_image(path: str, max_pages: int) -> list[dict[str, Any]]:
     image = _open_image(path)
     frames = getattr(image, "n_frames", 1)
-    if frames > MAX_PAGES:
+    if frames > max_pages:
         raise InvalidInput(f"Ảnh có quá nhiều trang ({frames}).", message_en=f"{frames} frames")
     pages = []
     for frame in range(frames):

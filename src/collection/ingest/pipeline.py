@@ -206,7 +206,7 @@ def _usable(text: str) -> bool:
 def extract(ctx: JobContext) -> None:
     """One page row per page of the file, with the text layer where it is usable."""
     path, stored = ctx.original()
-    pages = ctx.sandboxed(documents.inspect, str(path), stored.media_type)
+    pages = ctx.sandboxed(documents.inspect, str(path), stored.media_type, ctx.settings.max_pages)
     with ctx.session() as session:
         file = session.get(StoredFile, stored.id)
         assert file is not None
