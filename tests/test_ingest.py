@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pymupdf
 import pytest
 from PIL import Image
 
@@ -62,7 +63,7 @@ def test_born_digital_pdf_becomes_pages_images_and_search(api: Api, settings: Se
     item_id = new_item(api)
     job = ingest(api, settings, item_id, "địa chí.pdf", material.born_digital_pdf())
     assert job["state"] == "done", job
-    assert job["stages_done"] == ["extract", "ocr", "images", "normalise", "index"]
+    assert job["stages_done"] == ["extract", "ocr", "images", "pdf", "normalise", "index"]
     pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
     assert [p["number"] for p in pages] == [1, 2, 3]
     assert all(p["text_source"] == "embedded" for p in pages)
@@ -98,6 +99,16 @@ def test_scanned_pages_are_ocred_in_vietnamese(api: Api, settings: Settings) -> 
     assert [p["text_source"] for p in pages] == ["ocr", "ocr"]
     assert "văn hóa" in pages[0]["text"] and "Thanh Hóa" in pages[0]["text"]
     assert "Đường sắt" in pages[1]["text"]
+
+    # A searchable PDF is made for download, its text layer as readable as the OCR text.
+    files = api("GET", f"/api/v1/items/{item_id}").json()["files"]
+    derived = next(f for f in files if f["role"] == "searchable_pdf")
+    assert derived["page_count"] == 2
+    assert derived["original_name"] == "bao (tìm kiếm được).pdf"
+    key = f"derived/{item_id}/{files[0]['id']}/searchable.pdf"
+    with pymupdf.open(stream=store_for(settings).get_bytes(key), filetype="pdf") as pdf:
+        layer = pdf[0].get_text()
+    assert "văn hóa" in layer and "Thanh Hóa" in layer  # words kept apart, diacritics kept
 
 
 def test_images_tiff_cmyk_and_rotated_photo(api: Api, settings: Settings) -> None:
@@ -189,7 +200,7 @@ def test_rerun_ocr_with_other_languages(api: Api, settings: Settings) -> None:
     )
     assert rerun.status_code == 202, rerun.text
     job = rerun.json()
-    assert job["stages_done"] == ["extract", "images"]  # only OCR (then normalise, index) again
+    assert job["stages_done"] == ["extract", "images"]  # OCR again, then its PDF, text, index
     run_job(job["id"], settings=settings)
     assert api("GET", f"/api/v1/jobs/{job['id']}").json()["state"] == "done"
     bad = api("POST", f"/api/v1/items/{item_id}/rerun", json={"stages": ["nấu cơm"]})

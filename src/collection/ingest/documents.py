@@ -189,3 +189,24 @@ def _save_views(image: Any, out: Path, number: int, thumb_side: int) -> dict[str
         "width": image.width,
         "height": image.height,
     }
+
+
+def assemble_pdf(plan: list[tuple[str, int]], target: str) -> int:
+    """One PDF from (source PDF, page index) pairs; an empty source means a blank page."""
+    import pymupdf
+
+    out = pymupdf.open()
+    sources: dict[str, Any] = {}
+    for source, index in plan:
+        if not source:
+            out.new_page()
+            continue
+        if source not in sources:
+            sources[source] = pymupdf.open(source)
+        out.insert_pdf(sources[source], from_page=index, to_page=index)
+    out.save(target, garbage=3, deflate=True)
+    count: int = out.page_count
+    out.close()
+    for document in sources.values():
+        document.close()
+    return count

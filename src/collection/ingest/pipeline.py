@@ -288,7 +288,13 @@ def run_ocr(ctx: JobContext) -> None:
             }
             for future in as_completed(futures):
                 number = futures[future]
-                text = unicodedata.normalize("NFC", future.result())
+                result = future.result()
+                text = unicodedata.normalize("NFC", result.text)
+                ctx.store.put_bytes(
+                    ocr_pdf_key(stored.item_id, number),
+                    result.pdf.read_bytes(),
+                    media_type="application/pdf",
+                )
                 with ctx.session() as session:
                     page = session.scalar(
                         select(Page).where(Page.item_id == stored.item_id, Page.number == number)
@@ -346,6 +352,69 @@ def make_images(ctx: JobContext) -> None:
         ctx.progress(min(start + RENDER_BATCH, len(numbers)))
 
 
+def ocr_pdf_key(item_id: int, number: int) -> str:
+    return f"pages/{item_id}/{number:05d}-ocr.pdf"
+
+
+def searchable_pdf(ctx: JobContext) -> None:
+    """For a file with OCRed pages: one PDF with a text layer on every page, for download.
+
+    OCRed pages come from Tesseract's one-page PDFs (kept in S3, so a resumed job need not OCR
+    again); pages that had a text layer are taken from the original as they are."""
+    path, stored = ctx.original()
+    with ctx.session() as session:
+        pages = [(p.number, p.text_source) for p in _file_pages(session, stored.id)]
+    ocred = [n for n, source in pages if source == TextSource.OCR]
+    if not ocred:
+        return  # born-digital: the original is already searchable
+    parts = ctx.workdir / "pdf"
+    parts.mkdir(exist_ok=True)
+    plan: list[tuple[str, int]] = []
+    offset = pages[0][0] - 1
+    for number, source in pages:
+        if source == TextSource.OCR:
+            part = parts / f"{number}.pdf"
+            with part.open("wb") as out:
+                for chunk in ctx.store.open_stream(ocr_pdf_key(stored.item_id, number)):
+                    out.write(chunk)
+            plan.append((str(part), 0))
+        elif stored.media_type == "application/pdf":
+            plan.append((str(path), number - offset - 1))
+        else:
+            plan.append(("", number - offset - 1))  # an image page OCR found no text on
+    target = ctx.workdir / "searchable.pdf"
+    ctx.sandboxed(documents.assemble_pdf, plan, str(target))
+    key = f"derived/{stored.item_id}/{stored.id}/searchable.pdf"
+    with target.open("rb") as pdf:
+        ctx.store.put_stream(key, pdf, media_type="application/pdf")
+    with ctx.session() as session:
+        derived = session.scalar(
+            select(StoredFile).where(
+                StoredFile.item_id == stored.item_id,
+                StoredFile.role == "searchable_pdf",
+                StoredFile.storage_key == key,
+            )
+        )
+        if derived is None:
+            derived = StoredFile(item_id=stored.item_id, role="searchable_pdf", storage_key=key)
+            session.add(derived)
+        derived.original_name = Path(stored.original_name).stem + " (tìm kiếm được).pdf"
+        derived.media_type = "application/pdf"
+        derived.size = target.stat().st_size
+        derived.sha256 = _file_sha256(target)
+        derived.page_count = len(plan)
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def normalise(ctx: JobContext) -> None:
     """All page text in NFC (Meilisearch returns what it is given)."""
     with ctx.session() as session:
@@ -375,6 +444,7 @@ STAGE_FUNCTIONS: dict[str, Callable[[JobContext], None]] = {
     "extract": extract,
     "ocr": run_ocr,
     "images": make_images,
+    "pdf": searchable_pdf,
     "normalise": normalise,
     "index": index,
 }

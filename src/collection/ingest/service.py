@@ -20,7 +20,7 @@ from collection.models import IngestJob, Item, JobState, StoredFile, User
 from collection.storage import ObjectStore
 
 CHUNK = 1024 * 1024
-STAGES = ("extract", "ocr", "images", "normalise", "index")
+STAGES = ("extract", "ocr", "images", "pdf", "normalise", "index")
 
 
 class FileTooLarge(CollectionError):
@@ -157,7 +157,7 @@ def rerun(
             "Tài liệu này chưa có tệp nào để xử lý lại.", message_en="the item has no ingest job"
         )
     # Text may change, so normalising and indexing always run again; the rest only if asked.
-    always = {"normalise", "index"}
+    always = {"normalise", "index"} | ({"pdf"} if "ocr" in stages else set())
     skip = [s for s in STAGES if s not in stages and s not in always and s in last.stages_done]
     options = dict(last.options)
     if ocr_languages:
