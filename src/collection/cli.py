@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import signal
 import sys
@@ -190,6 +191,9 @@ def worker(
     requeue_orphans(settings)
     # Tesseract must not spread over every core: one OCR process per worker process.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+    )
     # Threads, not processes: the heavy work of a job already runs in child processes (the
     # parsing sandbox, one tesseract per page), and Huey's daemonic process workers may not
     # start children.

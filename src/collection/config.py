@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     ocr_processes: int = Field(
         0, ge=0, le=64, description="Tesseract processes per job; 0 means one per core."
     )
+    ocr_chunk_pages: int = Field(
+        16,
+        ge=0,
+        description="Files with more pages to OCR than this are shared among workers "
+        "in chunks of this size; 0 keeps each file on one worker.",
+    )
     page_image_px: int = Field(1600, ge=400, le=6000, description="Long side of page images.")
     thumbnail_px: int = Field(300, ge=64, le=1000, description="Long side of thumbnails.")
     parse_timeout: float = Field(

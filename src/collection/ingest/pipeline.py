@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from collection.config import Settings
@@ -131,6 +132,8 @@ def run_job(job_id: int, *, settings: Settings, worker: str | None = None) -> Jo
             job.state, job.finished_at, job.error = JobState.DONE, utcnow(), None
             job.lease_owner = job.lease_expires_at = None
         return JobState.DONE
+    except JobWaiting:
+        return None
     except ServiceUnavailable as exc:
         with ctx.session() as session:
             job = ctx.job(session)
@@ -154,8 +157,13 @@ def _tmp_dir(settings: Settings) -> Path:
 
 
 def _claim(sessions: sessionmaker[Session], job_id: int, worker: str, lease_seconds: int) -> bool:
+    """Take the job for this worker, or say no if a live worker holds it.
+
+    A compare-and-set: the UPDATE only applies if the job is still as we read it, so two workers
+    racing for the same job (two chunks finishing together, a requeue) never both get it, on
+    SQLite as on PostgreSQL."""
     with unit_of_work(sessions) as session:
-        job = session.get(IngestJob, job_id, with_for_update=True)
+        job = session.get(IngestJob, job_id)
         if job is None or job.state in (JobState.DONE, JobState.FAILED):
             return False
         now = utcnow()
@@ -163,15 +171,36 @@ def _claim(sessions: sessionmaker[Session], job_id: int, worker: str, lease_seco
         if (
             job.state == JobState.RUNNING
             and leased
-            and job.lease_owner != worker
+            and job.lease_owner not in (worker, FANOUT_OWNER)
             and not owner_is_dead(job.lease_owner)
         ):
             return False
-        job.state, job.lease_owner = JobState.RUNNING, worker
-        job.lease_expires_at = now + timedelta(seconds=lease_seconds)
-        job.attempts += 1
-        job.started_at = job.started_at or now
-        return True
+        seen_owner, seen_state, seen_attempts = job.lease_owner, job.state, job.attempts
+        session.expunge(job)
+        claimed = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(IngestJob)
+                .where(
+                    IngestJob.id == job_id,
+                    IngestJob.state == seen_state,
+                    IngestJob.attempts == seen_attempts,
+                    IngestJob.lease_owner.is_(None)
+                    if seen_owner is None
+                    else IngestJob.lease_owner == seen_owner,
+                )
+                .values(
+                    state=JobState.RUNNING,
+                    lease_owner=worker,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=seen_attempts + 1,
+                    started_at=func.coalesce(IngestJob.started_at, now),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return bool(claimed.rowcount == 1)
 
 
 def owner_is_dead(owner: str | None) -> bool:
@@ -246,28 +275,59 @@ def _file_pages(session: Session, file_id: int) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.file_id == file_id).order_by(Page.number)))
 
 
-def run_ocr(ctx: JobContext) -> None:
-    """OCR every page without a usable text layer (staff corrections are never overwritten)."""
-    path, stored = ctx.original()
+class JobWaiting(Exception):
+    """The job's pages are being OCRed by other workers; the last one to finish resumes it."""
+
+
+FANOUT_OWNER = "fan-out"
+
+
+def _ocr_plan(ctx: JobContext) -> tuple[str, list[int], list[int], int]:
+    """(languages, pages needing OCR, those not yet OCRed by this job, page-number offset)."""
+    _, stored = ctx.original()
     with ctx.session() as session:
         job = ctx.job(session)
         languages = job.options.get("ocr_languages") or ctx.settings.ocr_languages
-        done = set(job.options.get("ocr_done", []))
         pages = _file_pages(session, stored.id)
         offset = pages[0].number - 1 if pages else 0
         todo = [
-            p.number
-            for p in pages
-            if p.text_source != TextSource.EMBEDDED and p.corrected_text is None
+            p for p in pages if p.text_source != TextSource.EMBEDDED and p.corrected_text is None
         ]
+        remaining = [p.number for p in todo if p.ocr_job_id != job.id]
+        return languages, [p.number for p in todo], remaining, offset
+
+
+def run_ocr(ctx: JobContext) -> None:
+    """OCR every page without a usable text layer (staff corrections are never overwritten).
+
+    Long files fan out: chunks of pages go on the queue for every worker, and the worker that
+    OCRs the last page puts the job back on the queue to finish."""
+    languages, todo, remaining, offset = _ocr_plan(ctx)
     ocr.check_languages(languages)
-    remaining = [n for n in todo if n not in done]
     ctx.progress(len(todo) - len(remaining), len(todo))
+    chunk = ctx.settings.ocr_chunk_pages
+    if chunk and len(remaining) > chunk:
+        with ctx.session() as session:
+            job = ctx.job(session)
+            # Chunk tasks renew this lease as they go; if they all die, it expires and the job
+            # is picked up again and fans out what is left.
+            job.lease_owner = FANOUT_OWNER
+            job.lease_expires_at = utcnow() + timedelta(seconds=ctx.settings.job_lease_seconds)
+        from collection.ingest.tasks import ocr_chunk_task
+
+        for start in range(0, len(remaining), chunk):
+            ocr_chunk_task(ctx.job_id, remaining[start : start + chunk])
+        raise JobWaiting
+    ocr_pages(ctx, remaining, languages=languages, offset=offset)
+
+
+def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: int) -> None:
+    """Render and OCR these pages (one tesseract per core), recording each page as it is done."""
+    path, stored = ctx.original()
     processes = ctx.settings.ocr_processes or os.cpu_count() or 1
-    finished = len(todo) - len(remaining)
-    for start in range(0, len(remaining), RENDER_BATCH):
-        batch = remaining[start : start + RENDER_BATCH]
-        out = ctx.workdir / "ocr"
+    for start in range(0, len(numbers), RENDER_BATCH):
+        batch = numbers[start : start + RENDER_BATCH]
+        out = ctx.workdir / f"ocr-{batch[0]}"
         rendered = ctx.sandboxed(
             documents.render,
             str(path),
@@ -289,26 +349,58 @@ def run_ocr(ctx: JobContext) -> None:
             for future in as_completed(futures):
                 number = futures[future]
                 result = future.result()
-                text = unicodedata.normalize("NFC", result.text)
                 ctx.store.put_bytes(
                     ocr_pdf_key(stored.item_id, number),
                     result.pdf.read_bytes(),
                     media_type="application/pdf",
                 )
-                with ctx.session() as session:
-                    page = session.scalar(
-                        select(Page).where(Page.item_id == stored.item_id, Page.number == number)
-                    )
-                    assert page is not None
-                    page.text, page.text_source = text, TextSource.OCR
-                    job = ctx.job(session)
-                    job.options = {
-                        **job.options,
-                        "ocr_done": [*job.options.get("ocr_done", []), number],
-                    }
-                finished += 1
-                ctx.progress(finished)
+                _record_ocr(ctx, stored.item_id, number, result.text)
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _record_ocr(ctx: JobContext, item_id: int, number: int, text: str) -> None:
+    """Store one page's OCR text. Each page row is written by one chunk only, and progress is
+    counted from the rows, so workers OCRing the same job never overwrite each other."""
+    with ctx.session() as session:
+        page = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
+        assert page is not None
+        page.text = unicodedata.normalize("NFC", text)
+        page.text_source = TextSource.OCR
+        page.ocr_job_id = ctx.job_id
+        session.flush()
+        job = ctx.job(session)
+        job.progress_done = int(
+            session.scalar(
+                select(func.count()).select_from(Page).where(Page.ocr_job_id == ctx.job_id)
+            )
+            or 0
+        )
+        job.lease_expires_at = utcnow() + timedelta(seconds=ctx.settings.job_lease_seconds)
+
+
+def run_ocr_chunk(job_id: int, numbers: list[int], *, settings: Settings) -> bool:
+    """OCR one chunk of a fanned-out job; returns True when this chunk finished the job's OCR
+    (the caller then queues the job to go on)."""
+    sessions = session_factory(settings.sqlalchemy_url)
+    with unit_of_work(sessions) as session:
+        job = session.get(IngestJob, job_id)
+        if job is None or job.state != JobState.RUNNING or job.stage != "ocr":
+            return False  # cancelled, failed, or already past OCR
+    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-chunk-", dir=_tmp_dir(settings)))
+    ctx = JobContext(settings, store_for(settings), sessions, job_id, worker_name(), workdir)
+    try:
+        languages, _, remaining, offset = _ocr_plan(ctx)
+        ocr_pages(
+            ctx, [n for n in numbers if n in set(remaining)], languages=languages, offset=offset
+        )
+        return not _ocr_plan(ctx)[2]
+    except CollectionError as exc:
+        if isinstance(exc, ServiceUnavailable):
+            raise
+        _fail(ctx, exc.message)
+        return False
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def make_images(ctx: JobContext) -> None:

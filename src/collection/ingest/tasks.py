@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from collection.config import Settings, get_settings
 from collection.db import session_scope, utcnow
-from collection.ingest.pipeline import owner_is_dead, run_job
+from collection.ingest.pipeline import owner_is_dead, run_job, run_ocr_chunk
 from collection.models import IngestJob, JobState
 from collection.queue import huey
 
@@ -18,6 +18,13 @@ from collection.queue import huey
 def run_job_task(job_id: int) -> None:
     """Run one ingest job; a backing service being down raises, and Huey retries later."""
     run_job(job_id, settings=get_settings())
+
+
+@huey.task(retries=20, retry_delay=30, name="ingest.ocr_chunk")
+def ocr_chunk_task(job_id: int, numbers: list[int]) -> None:
+    """OCR some pages of a long file; the chunk that finishes the OCR puts the job back."""
+    if run_ocr_chunk(job_id, numbers, settings=get_settings()):
+        run_job_task(job_id)
 
 
 @huey.periodic_task(crontab(minute="*"), name="ingest.requeue")

@@ -159,6 +159,10 @@ class Page(Base):
         str_enum(TextSource, "text_source"), default=TextSource.NONE
     )
     ocr_confidence: Mapped[float | None] = mapped_column()
+    # The job that last OCRed this page: a resumed or fanned-out job skips pages it already did.
+    ocr_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingest_jobs.id", ondelete="SET NULL")
+    )
     # A staff correction wins over any later OCR run; kept apart so re-runs cannot erase it.
     corrected_text: Mapped[str | None] = mapped_column(Text)
     corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
