@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import storage
+from bench import ingest, storage
 
 
 def main() -> None:
-    results = {"storage": storage.run()}
+    results = {"storage": storage.run(), "ingest": ingest.run()}
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 

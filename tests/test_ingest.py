@@ -63,7 +63,7 @@ def test_born_digital_pdf_becomes_pages_images_and_search(api: Api, settings: Se
     item_id = new_item(api)
     job = ingest(api, settings, item_id, "địa chí.pdf", material.born_digital_pdf())
     assert job["state"] == "done", job
-    assert job["stages_done"] == ["extract", "ocr", "images", "pdf", "normalise", "index"]
+    assert job["stages_done"] == ["extract", "ocr", "normalise", "index", "images", "pdf"]
     pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
     assert [p["number"] for p in pages] == [1, 2, 3]
     assert all(p["text_source"] == "embedded" for p in pages)

@@ -80,7 +80,7 @@ def test_search_down_during_a_job_waits_and_resumes_at_the_index_stage(
         run_job(job_id, settings=down)  # raised so the queue retries it later
     job = api("GET", f"/api/v1/jobs/{job_id}").json()
     assert job["state"] == "queued"
-    assert job["stages_done"] == ["extract", "ocr", "images", "pdf", "normalise"]
+    assert job["stages_done"] == ["extract", "ocr", "normalise"]
     assert "Đang chờ dịch vụ" in job["error"]
     run_job(job_id, settings=settings)
     job = api("GET", f"/api/v1/jobs/{job_id}").json()

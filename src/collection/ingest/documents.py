@@ -53,7 +53,10 @@ def inspect(path: str, media_type: str, max_pages: int) -> list[dict[str, Any]]:
         for index in range(document.page_count):
             page = document[index]
             try:
-                text = page.get_text("text", sort=True)
+                # Blocks in reading order, joined: the same words as get_text(sort=True) at a
+                # fraction of its cost (0.4 ms instead of 11-20 ms a page).
+                blocks = page.get_text("blocks", sort=True)
+                text = "\n".join(b[4].rstrip() for b in blocks if b[6] == 0)
             except RuntimeError:
                 text = ""  # a broken content stream: the page will be OCRed instead
             pages.append({"text": text, "width": page.rect.width, "height": page.rect.height})
@@ -115,68 +118,79 @@ def render(
     *,
     long_side: int,
     thumb_side: int,
-    ocr_numbers: list[int],
-    ocr_dpi: int,
 ) -> list[dict[str, Any]]:
-    """Write page images (JPEG, ``long_side`` px), thumbnails, and grey PNGs for OCR.
-
-    Returns, per page number: the files written and the page image's size.
-    """
+    """Write page images (JPEG, ``long_side`` px) and thumbnails; their files and sizes."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if media_type in IMAGE_TYPES:
-        return _render_image(path, numbers, out, long_side, thumb_side, set(ocr_numbers))
+        return [
+            _save_views(_image_page(path, n, draft=long_side), out, n, long_side, thumb_side)
+            for n in numbers
+        ]
     import pymupdf
     from PIL import Image
 
     results = []
-    wanted_ocr = set(ocr_numbers)
     with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
         for count, number in enumerate(numbers):
             page = document[number - 1]
             zoom = long_side / max(page.rect.width, page.rect.height, 1)
             pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-            result = _save_views(image, out, number, thumb_side)
-            if number in wanted_ocr:
-                grey = page.get_pixmap(dpi=ocr_dpi, colorspace=pymupdf.csGRAY, alpha=False)
-                ocr_path = out / f"{number}-ocr.png"
-                Image.frombytes("L", (grey.width, grey.height), grey.samples).save(ocr_path)
-                result["ocr"] = str(ocr_path)
-            results.append(result)
+            results.append(_save_views(image, out, number, long_side, thumb_side))
             if count % 20 == 19:
                 pymupdf.TOOLS.store_shrink(100)
     return results
 
 
-def _render_image(
-    path: str, numbers: list[int], out: Path, long_side: int, thumb_side: int, ocr: set[int]
+def render_for_ocr(
+    path: str, media_type: str, numbers: list[int], out_dir: str, *, dpi: int
 ) -> list[dict[str, Any]]:
-    from PIL import ImageOps
-
+    """Write a grey PNG per page at ``dpi`` for Tesseract (fast PNG compression: it is temporary)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     results = []
-    for number in numbers:
-        image = _open_image(path)
-        image.seek(number - 1)
-        if image.format == "JPEG" and number not in ocr:
-            image.draft("RGB", (long_side, long_side))  # decode at reduced size: far less memory
-        image = ImageOps.exif_transpose(image)  # phone photos: upright as the camera held them
-        rgb = image.convert("RGB")  # CMYK, palette, 16-bit → RGB
-        if number in ocr:
-            ocr_image = rgb.convert("L")
-            if max(ocr_image.size) > 6000:
-                ocr_image.thumbnail((6000, 6000))
-            ocr_path = out / f"{number}-ocr.png"
-            ocr_image.save(ocr_path)
-        rgb.thumbnail((long_side, long_side))
-        result = _save_views(rgb, out, number, thumb_side)
-        if number in ocr:
-            result["ocr"] = str(ocr_path)
-        results.append(result)
+    if media_type in IMAGE_TYPES:
+        for number in numbers:
+            grey = _image_page(path, number, draft=None).convert("L")
+            if max(grey.size) > 6000:
+                grey.thumbnail((6000, 6000))
+            target = out / f"{number}-ocr.png"
+            grey.save(target, compress_level=1)
+            results.append({"number": number, "ocr": str(target)})
+        return results
+    import pymupdf
+    from PIL import Image
+
+    with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
+        for count, number in enumerate(numbers):
+            pix = document[number - 1].get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+            target = out / f"{number}-ocr.png"
+            Image.frombytes("L", (pix.width, pix.height), pix.samples).save(
+                target, compress_level=1
+            )
+            results.append({"number": number, "ocr": str(target)})
+            if count % 20 == 19:
+                pymupdf.TOOLS.store_shrink(100)
     return results
 
 
-def _save_views(image: Any, out: Path, number: int, thumb_side: int) -> dict[str, Any]:
+def _image_page(path: str, number: int, *, draft: int | None) -> Any:
+    """One frame of an image file, upright (EXIF), in RGB (CMYK, palette, 16-bit converted)."""
+    from PIL import ImageOps
+
+    image = _open_image(path)
+    image.seek(number - 1)
+    if draft and image.format == "JPEG":
+        image.draft("RGB", (draft, draft))  # decode at reduced size: far less memory
+    image = ImageOps.exif_transpose(image)  # phone photos: upright as the camera held them
+    return image.convert("RGB")
+
+
+def _save_views(
+    image: Any, out: Path, number: int, long_side: int, thumb_side: int
+) -> dict[str, Any]:
+    image.thumbnail((long_side, long_side))
     image_path, thumb_path = out / f"{number}.jpg", out / f"{number}-thumb.jpg"
     image.save(image_path, "JPEG", quality=82, optimize=True, progressive=True)
     thumb = image.copy()

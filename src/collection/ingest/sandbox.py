@@ -13,7 +13,11 @@ from typing import Any, TypeVar
 from collection.errors import CollectionError, InvalidInput
 
 T = TypeVar("T")
-_context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited MuPDF state
+# Children fork from a small server process that has only imported the parsers (never used
+# them): each call starts in milliseconds instead of the ~0.7 s a fresh interpreter takes, and
+# inherits no MuPDF state, open files or threads from the worker.
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(["collection.ingest.documents", "pymupdf", "PIL.Image"])
 
 
 def _child(

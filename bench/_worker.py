@@ -1,0 +1,256 @@
+"""One ingest job in a process of its own, started as `python -m bench._worker` by bench.ingest.
+
+It stands in for `collection worker`: a fresh process per measured job, so its rusage figures are
+that job's alone. Its main module imports what the real worker's main module (the `collection`
+console script) imports, because the parsing sandbox starts children with "spawn", which import
+the parent's main module again: the sandbox's start-up cost is then the real one.
+
+Reads the job's keyword arguments (pickled) on stdin, writes the result (pickled) to stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import collection.cli  # noqa: F401 -- the real worker's main module imports this
+from collection.config import Settings
+
+SEARCH_TIMEOUT = 60.0
+
+
+def _instrument() -> dict[str, Any]:
+    """Time each pipeline stage, each sandbox call and each tesseract call (in this process)."""
+    from collection.ingest import ocr, pipeline
+
+    timings: dict[str, Any] = {"stages": {}, "sandbox_s": [], "tesseract": [], "stage": ""}
+
+    def timed_stage(name: str, func: Callable[[Any], None]) -> Callable[[Any], None]:
+        def wrapper(ctx: Any) -> None:
+            timings["stage"] = name
+            started = time.perf_counter()
+            try:
+                func(ctx)
+            finally:
+                timings["stages"][name] = time.perf_counter() - started
+
+        return wrapper
+
+    for name, func in list(pipeline.STAGE_FUNCTIONS.items()):
+        pipeline.STAGE_FUNCTIONS[name] = timed_stage(name, func)
+
+    sandboxed = pipeline.JobContext.sandboxed
+
+    def timed_sandboxed(self: Any, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return sandboxed(self, func, *args, **kwargs)
+        finally:
+            timings["sandbox_s"].append((timings["stage"], time.perf_counter() - started))
+
+    recognise = ocr.recognise
+
+    def timed_recognise(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return recognise(*args, **kwargs)
+        finally:
+            timings["tesseract"].append((started, time.perf_counter()))
+
+    # Measuring hooks only: the pipeline looks these up at call time.
+    setattr(pipeline.JobContext, "sandboxed", timed_sandboxed)  # noqa: B010
+    setattr(ocr, "recognise", timed_recognise)  # noqa: B010
+    return timings
+
+
+def _status_kb(pid: int | str, field: str) -> int:
+    """A "VmXxx:" figure of /proc/PID/status in KiB (0 if the process is gone or a zombie)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: int, parents: dict[int, int]) -> list[int]:
+    """Every process below ``pid``, from the parent ids in /proc/*/stat (``parents`` caches
+    them between calls: a process keeps its parent while that parent lives)."""
+    alive = {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()}
+    for gone in parents.keys() - alive:
+        del parents[gone]
+    for new in alive - parents.keys():
+        try:
+            stat = Path(f"/proc/{new}/stat").read_text(encoding="ascii", errors="replace")
+            parents[new] = int(stat.rpartition(")")[2].split()[1])  # the name may hold spaces
+        except (OSError, ValueError, IndexError):
+            continue
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+class TreeMemory(threading.Thread):
+    """Samples this process's descendants: the largest peak RSS (VmHWM) of any one of them, and
+    the largest sum of current RSS over this process and all of them at one moment.
+
+    Needed because ru_maxrss lies here: Linux carries the parent's high-water mark across
+    fork + exec, so every child we start "peaks" at least at our own size (and this process at
+    least at the size of the bench process that started it)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.largest_child_kb = 0
+        self.largest_child = ""
+        self.tree_kb = 0
+        self._done = threading.Event()
+        self._parents: dict[int, int] = {}
+
+    def sample(self) -> None:
+        total = _status_kb("self", "VmRSS")
+        for pid in _descendants(os.getpid(), self._parents):
+            peak = _status_kb(pid, "VmHWM")
+            if peak > self.largest_child_kb:
+                self.largest_child_kb = peak
+                with contextlib.suppress(OSError):
+                    self.largest_child = Path(f"/proc/{pid}/comm").read_text().strip()
+            total += _status_kb(pid, "VmRSS")
+        self.tree_kb = max(self.tree_kb, total)
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def finish(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _mb(kb: int) -> float:
+    return round(kb / 1024, 1)
+
+
+def ingest_job(
+    *,
+    settings_fields: dict[str, Any],
+    user_id: int,
+    item_id: int,
+    path: str,
+    search_word: str | None = None,
+    search_page: int | None = None,
+) -> dict[str, Any]:
+    """What a warm worker does with one upload; runs in a fresh process (see bench.ingest.in_worker)."""
+    from sqlalchemy import select
+
+    from collection.db import session_scope
+    from collection.ingest import ocr
+    from collection.ingest.pipeline import run_job
+    from collection.ingest.service import receive_file
+    from collection.models import IngestJob, Page, TextSource, User
+    from collection.search import meili
+    from collection.storage import store_for
+
+    settings = Settings(**settings_fields)
+    timings = _instrument()
+    # Warm, as a worker that has already run a job: search keys and indexes, OCR languages, S3.
+    engine = meili.ready_engine(settings)
+    engine.wait_for_idle()
+    ocr.installed_languages()
+    store = store_for(settings)
+    before_kb = _status_kb("self", "VmHWM")
+    memory = TreeMemory()
+    memory.start()
+
+    started = time.perf_counter()
+    with session_scope(settings.sqlalchemy_url) as session, Path(path).open("rb") as stream:
+        actor = session.get(User, user_id)
+        assert actor is not None
+        upload = receive_file(
+            session=session,
+            actor=actor,
+            settings=settings,
+            store=store,
+            item_id=item_id,
+            filename=Path(path).name,
+            stream=stream,
+            enqueue=False,
+        )
+    received = time.perf_counter()
+    try:
+        state = run_job(upload.job_id, settings=settings)
+    finally:
+        memory.finish()
+    finished = time.perf_counter()
+    result: dict[str, Any] = {
+        "state": str(state),
+        "receive_s": received - started,
+        "job_s": finished - received,
+        "stages_s": dict(timings["stages"]),
+        "sandbox_calls_s": list(timings["sandbox_s"]),
+    }
+    if timings["tesseract"]:
+        spans: list[tuple[float, float]] = timings["tesseract"]
+        result["tesseract_calls"] = len(spans)
+        result["tesseract_sum_s"] = sum(end - begin for begin, end in spans)
+        result["tesseract_span_s"] = max(e for _, e in spans) - min(b for b, _ in spans)
+    if search_word is not None:
+        hit = False
+        while not hit:
+            engine.wait_for_idle()
+            hits = engine.raw_search(
+                "pages", search_word, matchingStrategy="all", filter=f"item_id = {item_id}"
+            )
+            hit = any(h.get("number") == search_page for h in hits)
+            if not hit and time.perf_counter() - started > SEARCH_TIMEOUT:
+                raise RuntimeError(f"page {search_page} not found by {search_word!r}: {hits}")
+        result["searchable_s"] = time.perf_counter() - started
+        result["index_wait_s"] = time.perf_counter() - finished
+    result["memory_mb"] = {
+        "worker_before_job": _mb(before_kb),
+        "worker_peak": _mb(_status_kb("self", "VmHWM")),
+        "largest_child_peak": _mb(memory.largest_child_kb),
+        "largest_child": memory.largest_child,
+        "tree_peak_sum": _mb(memory.tree_kb),
+        # For comparison only (see TreeMemory): what getrusage says.
+        "ru_maxrss_self": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        "ru_maxrss_children": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
+    }
+    with session_scope(settings.sqlalchemy_url) as session:
+        job = session.get(IngestJob, upload.job_id)
+        assert job is not None
+        result["error"] = job.error
+        pages = list(
+            session.scalars(select(Page).where(Page.item_id == item_id).order_by(Page.number))
+        )
+        result["pages"] = len(pages)
+        result["ocr_pages"] = sum(p.text_source == TextSource.OCR for p in pages)
+        result["images"] = sum(p.image_key is not None for p in pages)
+        result["texts"] = [p.text for p in pages]
+    return result
+
+
+def main() -> None:
+    kwargs = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 -- from our own parent process
+    result = ingest_job(**kwargs)
+    sys.stdout.buffer.write(pickle.dumps(result))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()
