@@ -56,14 +56,27 @@ def png(image: Image.Image) -> bytes:
 
 def scanned_pdf(texts: list[str]) -> bytes:
     """A PDF of page images with no text layer, as a scanner makes it."""
+    return pdf_of_images([scanned_image(text) for text in texts])
+
+
+def pdf_of_images(images: list[Image.Image]) -> bytes:
     document = pymupdf.open()
-    for text in texts:
-        image = scanned_image(text)
+    for image in images:
         page = document.new_page(width=image.width * 72 / 300, height=image.height * 72 / 300)
         page.insert_image(page.rect, stream=png(image))
     data: bytes = document.tobytes()
     document.close()
     return data
+
+
+def noisy(image: Image.Image, amount: float = 0.25, seed: int = 7) -> Image.Image:
+    """Scanner speckle: the page blended with random grey noise."""
+    import random
+
+    rng = random.Random(seed)
+    grey = image.convert("L")
+    noise = Image.frombytes("L", grey.size, rng.randbytes(grey.width * grey.height))
+    return Image.blend(grey, noise, amount)
 
 
 def encrypted_pdf() -> bytes:

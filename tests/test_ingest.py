@@ -111,6 +111,23 @@ def test_scanned_pages_are_ocred_in_vietnamese(api: Api, settings: Settings) -> 
     assert "văn hóa" in layer and "Thanh Hóa" in layer  # words kept apart, diacritics kept
 
 
+def test_skewed_and_upside_down_scans_are_straightened_before_ocr(
+    api: Api, settings: Settings
+) -> None:
+    text = "Lam Kinh là quê hương của Lê Lợi, người lãnh đạo khởi nghĩa Lam Sơn"
+    page = material.scanned_image(text)
+    skewed = material.noisy(page.rotate(2.5, expand=True, fillcolor=255))
+    upside_down = page.rotate(180)
+    item_id = new_item(api, title="Lam Kinh")
+    job = ingest(
+        api, settings, item_id, "lam-kinh.pdf", material.pdf_of_images([skewed, upside_down])
+    )
+    assert job["state"] == "done", job
+    pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
+    for page_out in pages:
+        assert "Lam Kinh" in page_out["text"] and "khởi nghĩa Lam Sơn" in page_out["text"], page_out
+
+
 def test_images_tiff_cmyk_and_rotated_photo(api: Api, settings: Settings) -> None:
     tiff_item = new_item(api, title="Tờ rời")
     job = ingest(api, settings, tiff_item, "scan.tif", material.multipage_tiff(2))

@@ -368,11 +368,13 @@ def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: in
                     result.pdf.read_bytes(),
                     media_type="application/pdf",
                 )
-                _record_ocr(ctx, stored.item_id, number, result.text)
+                _record_ocr(ctx, stored.item_id, number, result.text, result.confidence)
             shutil.rmtree(ctx.workdir / f"ocr-{batches[index][0]}", ignore_errors=True)
 
 
-def _record_ocr(ctx: JobContext, item_id: int, number: int, text: str) -> None:
+def _record_ocr(
+    ctx: JobContext, item_id: int, number: int, text: str, confidence: float | None
+) -> None:
     """Store one page's OCR text. Each page row is written by one chunk only, and progress is
     counted from the rows, so workers OCRing the same job never overwrite each other."""
     with ctx.session() as session:
@@ -380,6 +382,7 @@ def _record_ocr(ctx: JobContext, item_id: int, number: int, text: str) -> None:
         assert page is not None
         page.text = unicodedata.normalize("NFC", text)
         page.text_source = TextSource.OCR
+        page.ocr_confidence = confidence
         page.ocr_job_id = ctx.job_id
         session.flush()
         job = ctx.job(session)
