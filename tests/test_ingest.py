@@ -111,6 +111,21 @@ def test_scanned_pages_are_ocred_in_vietnamese(api: Api, settings: Settings) -> 
     assert "văn hóa" in layer and "Thanh Hóa" in layer  # words kept apart, diacritics kept
 
 
+def test_text_layers_in_old_vietnamese_encodings_become_unicode(
+    api: Api, settings: Settings
+) -> None:
+    tcvn3 = "§Þa chÝ Thanh Ho¸ viÕt vÒ s«ng M· vµ v¨n ho¸ §«ng S¬n, trèng ®ång."
+    vni = "Ñòa chí Thanh Hoùa vieát veà soâng Maõ vaø vaên hoùa Ñoâng Sôn, troáng ñoàng."
+    item_id = new_item(api, title="Địa chí cũ")
+    job = ingest(api, settings, item_id, "cu.pdf", material.born_digital_pdf([tcvn3, vni]))
+    assert job["state"] == "done", job
+    texts = [
+        " ".join(p["text"].split()) for p in api("GET", f"/api/v1/items/{item_id}/pages").json()
+    ]
+    assert "Thanh Hoá viết về sông Mã và văn hoá Đông Sơn, trống đồng" in texts[0]
+    assert "Thanh Hóa viết về sông Mã và văn hóa Đông Sơn, trống đồng" in texts[1]
+
+
 def test_skewed_and_upside_down_scans_are_straightened_before_ocr(
     api: Api, settings: Settings
 ) -> None:

@@ -35,6 +35,7 @@ from collection.models import IngestJob, Item, JobState, Page, StoredFile, TextS
 from collection.search import meili
 from collection.search.documents import item_document, page_document
 from collection.storage import ObjectStore, store_for
+from collection.text import legacy
 
 log = logging.getLogger(__name__)
 RENDER_BATCH = 16  # pages rendered for OCR per sandbox call: bounds temp disk (~1 MB a page)
@@ -523,13 +524,19 @@ def _file_sha256(path: Path) -> str:
 
 
 def normalise(ctx: JobContext) -> None:
-    """All page text in NFC (Meilisearch returns what it is given)."""
+    """All page text in Unicode NFC: text layers of old PDFs made with TCVN3 (.VnTime) or VNI
+    fonts are converted; Meilisearch returns what it is given."""
     with ctx.session() as session:
         job = ctx.job(session)
+        converted: dict[str, int] = {}
         for page in session.scalars(select(Page).where(Page.item_id == job.item_id)):
-            nfc = unicodedata.normalize("NFC", page.text)
-            if nfc != page.text:
-                page.text = nfc
+            text, encoding = legacy.to_unicode(page.text)
+            if text != page.text:
+                page.text = text
+            if encoding:
+                converted[encoding] = converted.get(encoding, 0) + 1
+        if converted:
+            job.options = {**job.options, "legacy_encodings": converted}
 
 
 def index(ctx: JobContext) -> None:
