@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import ingest, storage
+from bench import ingest, ocr_quality, storage
 
 
 def main() -> None:
-    results = {"storage": storage.run(), "ingest": ingest.run()}
+    results = {
+        "storage": storage.run(),
+        "ingest": ingest.run(),
+        "ocr_quality": ocr_quality.run(),
+    }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
