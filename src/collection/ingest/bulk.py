@@ -300,14 +300,6 @@ def extract_zip(archive: Path, target: Path, *, max_bytes: int) -> None:
         raise InvalidInput("Tệp ZIP bị hỏng.", message_en=f"bad ZIP: {exc}") from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # --- importing -------------------------------------------------------------------------------
 
 
@@ -381,7 +373,7 @@ def _import_key(data: ItemIn, paths: list[Path]) -> str:
     if data.identifier:
         return f"id:{data.identifier}"
     if paths:
-        return f"sha256:{_sha256(paths[0])}"
+        return f"sha256:{ingest.file_sha256(paths[0])}"
     basis = "|".join([data.title.casefold(), data.date, ";".join(data.creator).casefold()])
     return f"meta:{hashlib.sha256(basis.encode()).hexdigest()}"
 

@@ -30,7 +30,7 @@ from collection.db import session_factory, unit_of_work, utcnow
 from collection.errors import CollectionError, ServiceUnavailable
 from collection.ingest import documents, ocr
 from collection.ingest.sandbox import run_limited
-from collection.ingest.service import STAGES
+from collection.ingest.service import STAGES, file_sha256
 from collection.models import IngestJob, Item, JobState, Page, StoredFile, TextSource
 from collection.search import meili
 from collection.search.documents import item_document, page_document
@@ -509,18 +509,8 @@ def searchable_pdf(ctx: JobContext) -> None:
         derived.original_name = Path(stored.original_name).stem + " (tìm kiếm được).pdf"
         derived.media_type = "application/pdf"
         derived.size = target.stat().st_size
-        derived.sha256 = _file_sha256(target)
+        derived.sha256 = file_sha256(target)
         derived.page_count = len(plan)
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def normalise(ctx: JobContext) -> None:

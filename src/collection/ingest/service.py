@@ -28,6 +28,15 @@ class FileTooLarge(CollectionError):
     code = "file_too_large"
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def original_key(sha256: str) -> str:
     """Originals are stored by content: the same bytes always land on the same key."""
     return f"originals/{sha256[:2]}/{sha256}"
