@@ -164,6 +164,27 @@ def test_images_tiff_cmyk_and_rotated_photo(api: Api, settings: Settings) -> Non
     )
 
 
+def test_comic_book_archive_of_page_scans(api: Api, settings: Settings) -> None:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for n in (1, 2):
+            archive.writestr(
+                f"trang-{n:02d}.png",
+                material.png(material.scanned_image(f"Trang {n} tư liệu Nga Sơn")),
+            )
+    item_id = new_item(api, title="Tư liệu Nga Sơn")
+    job = ingest(api, settings, item_id, "nga-son.cbz", out.getvalue())
+    assert job["state"] == "done", job
+    pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
+    assert [p["number"] for p in pages] == [1, 2]
+    assert "Trang 2 tư liệu Nga Sơn" in pages[1]["text"]
+    assert api("GET", f"/api/v1/items/{item_id}").json()["files"][0]["media_type"] == (
+        "application/vnd.comicbook+zip"
+    )
+
+
 def test_duplicate_upload_is_linked_not_stored_twice(api: Api, settings: Settings) -> None:
     data = material.born_digital_pdf(["Một trang duy nhất về Thanh Hóa và sông Mã."])
     first_item = new_item(api)
