@@ -224,10 +224,17 @@ class Settings(BaseSettings):
         return {kind: f"{self.meili_index_prefix}_{kind}" for kind in ("items", "pages")}
 
 
+# Secrets files never change while a process runs: read each once, not on every request.
+_secrets_read: dict[Path, dict[str, str]] = {}
+
+
 def _read_or_create_json(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, str]:
     """Read a small secrets file, creating it (mode 0600) with ``make()`` when it does not exist."""
+    if path in _secrets_read:
+        return _secrets_read[path]
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        _secrets_read[path] = data
         return data
     data = make()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +243,7 @@ def _read_or_create_json(path: Path, make: Callable[[], dict[str, str]]) -> dict
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.chmod(0o600)
     tmp.replace(path)
+    _secrets_read[path] = data
     return data
 
 

@@ -57,10 +57,7 @@ def upload_file(
         and declared.isdigit()
         and int(declared) > settings.max_upload_mb * 1024 * 1024 + 65536
     ):
-        raise ingest.FileTooLarge(
-            f"Tệp vượt quá giới hạn {settings.max_upload_mb} MB.",
-            message_en=f"file larger than {settings.max_upload_mb} MB",
-        )
+        raise ingest.FileTooLarge.over(settings.max_upload_mb)
     return ingest.receive_file(
         session=session,
         actor=user,

@@ -15,6 +15,7 @@ from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, require
 from collection.errors import InvalidInput
 from collection.ingest import bulk
+from collection.ingest.service import tmp_dir
 from collection.models import User
 from collection.storage import store_for
 
@@ -55,7 +56,7 @@ def bulk_import(
         UploadFile | None, File(description="A ZIP with the files the sheet names")
     ] = None,
 ) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="import-", dir=_tmp(settings)))
+    workdir = Path(tempfile.mkdtemp(prefix="import-", dir=tmp_dir(settings)))
     try:
         suffix = Path(sheet.filename or "").suffix.lower()
         if suffix not in (".csv", ".xlsx"):
@@ -86,9 +87,3 @@ def bulk_import(
         shutil.rmtree(workdir, ignore_errors=True)
     counts = {k: sum(r.status == k for r in results) for k in ("created", "duplicate", "failed")}
     return {**counts, "rows": [asdict(r) for r in results]}
-
-
-def _tmp(settings: AppSettings) -> Path:
-    path = settings.var_dir / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -21,12 +21,16 @@ _context.set_forkserver_preload(["collection.ingest.documents", "pymupdf", "PIL.
 
 
 def _child(
-    conn: Connection, func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int
+    conn: Connection,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    memory_mb: int,
 ) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        conn.send(("ok", func(*args)))
+        conn.send(("ok", func(*args, **kwargs)))
     except CollectionError as exc:
         conn.send(("error", (type(exc).__name__, exc.message, exc.message_en)))
     except MemoryError:
@@ -37,10 +41,15 @@ def _child(
         conn.close()
 
 
-def run_limited(func: Callable[..., T], *args: Any, timeout: float, memory_mb: int) -> T:
-    """``func(*args)`` in a child process; InvalidInput if it crashes, hangs or runs out of memory."""
+def run_limited(
+    func: Callable[..., T], *args: Any, timeout: float, memory_mb: int, **kwargs: Any
+) -> T:
+    """``func(*args, **kwargs)`` in a child process; InvalidInput if it crashes, hangs or runs
+    out of memory."""
     parent, child = _context.Pipe(duplex=False)
-    process = _context.Process(target=_child, args=(child, func, args, memory_mb), daemon=True)
+    process = _context.Process(
+        target=_child, args=(child, func, args, kwargs, memory_mb), daemon=True
+    )
     process.start()
     child.close()
     try:

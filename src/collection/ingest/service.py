@@ -27,6 +27,19 @@ class FileTooLarge(CollectionError):
     status = 413
     code = "file_too_large"
 
+    @classmethod
+    def over(cls, limit_mb: int) -> FileTooLarge:
+        return cls(
+            f"Tệp vượt quá giới hạn {limit_mb} MB.", message_en=f"file larger than {limit_mb} MB"
+        )
+
+
+def tmp_dir(settings: Settings) -> Path:
+    """Where uploads, jobs and imports keep their temporary files (on disk, not in memory)."""
+    path = settings.var_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, read in chunks."""
@@ -62,17 +75,12 @@ def receive_file(
     if item is None:
         raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
     limit = settings.max_upload_mb * 1024 * 1024
-    tmp_dir = settings.var_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="upload-") as tmp:
+    with tempfile.NamedTemporaryFile(dir=tmp_dir(settings), prefix="upload-") as tmp:
         digest, size = hashlib.sha256(), 0
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise FileTooLarge(
-                    f"Tệp vượt quá giới hạn {settings.max_upload_mb} MB.",
-                    message_en=f"file larger than {settings.max_upload_mb} MB",
-                )
+                raise FileTooLarge.over(settings.max_upload_mb)
             digest.update(chunk)
             tmp.write(chunk)
         tmp.flush()

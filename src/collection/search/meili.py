@@ -79,15 +79,6 @@ class SearchEngine:
         self.config_dir = config_dir
         self._writer = meilisearch.Client(url, keys.indexer, timeout=timeout)
         self._reader = meilisearch.Client(url, keys.searcher, timeout=timeout)
-        self._probe = meilisearch.Client(url, timeout=2)
-
-    # --- health ------------------------------------------------------------------------------
-    def ping(self) -> None:
-        """Raise SearchUnavailable unless Meilisearch answers its health check."""
-        with _translated("health"):
-            status = self._probe.health().get("status")
-        if status != "available":
-            raise SearchUnavailable(message_en=f"Meilisearch status {status!r}")
 
     # --- indexes -----------------------------------------------------------------------------
     def settings_for(self, kind: str) -> dict[str, Any]:
