@@ -309,7 +309,27 @@ def start_seaweedfs(
     wait_until(
         http_ok(f"http://127.0.0.1:{s3_port}/"), child=child, timeout=timeout, what="SeaweedFS S3"
     )
+    # The S3 API answers before the volume server has told the master about the volumes already
+    # on disk; reading an object stored before a restart fails until it has (seen in CI).
+    on_disk = len(list(data_dir.glob("*.dat")))
+    wait_until(
+        lambda: _volumes_known(p["master"]) >= on_disk,
+        child=child,
+        timeout=timeout,
+        what="SeaweedFS volumes",
+    )
     return child
+
+
+def _volumes_known(master_port: int) -> int:
+    """How many volumes the SeaweedFS master knows of."""
+    status = httpx.get(f"http://127.0.0.1:{master_port}/vol/status", timeout=2).json()
+    return sum(
+        len(volumes or [])
+        for racks in status["Volumes"]["DataCenters"].values()
+        for nodes in racks.values()
+        for volumes in nodes.values()
+    )
 
 
 def weed_ports(base: int) -> dict[str, int]:
