@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng fonts-noto-core fonts-dejavu-core \
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng fonts-noto-core fonts-dejavu-core libvips42 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /home/kho kho \
  && mkdir -p /data && chown kho /data

@@ -14,7 +14,7 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng fonts-noto-core fonts-dejavu-core
-              postgresql redis-server curl ca-certificates)
+              libvips42 postgresql redis-server curl ca-certificates)
 if [[ "${COLLECTION_SETUP_TEST:-0}" == "1" ]]; then
     APT_PACKAGES+=(chromium)
 fi

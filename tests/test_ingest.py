@@ -63,7 +63,7 @@ def test_born_digital_pdf_becomes_pages_images_and_search(api: Api, settings: Se
     item_id = new_item(api)
     job = ingest(api, settings, item_id, "địa chí.pdf", material.born_digital_pdf())
     assert job["state"] == "done", job
-    assert job["stages_done"] == ["extract", "ocr", "normalise", "index", "images", "pdf"]
+    assert job["stages_done"] == ["extract", "ocr", "normalise", "index", "images", "pdf", "tiles"]
     pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
     assert [p["number"] for p in pages] == [1, 2, 3]
     assert all(p["text_source"] == "embedded" for p in pages)
@@ -253,8 +253,48 @@ def test_rerun_ocr_with_other_languages(api: Api, settings: Settings) -> None:
     )
     assert rerun.status_code == 202, rerun.text
     job = rerun.json()
-    assert job["stages_done"] == ["extract", "images"]  # OCR again, then its PDF, text, index
+    assert job["stages_done"] == ["extract", "images", "tiles"]  # OCR again, then its PDF, text, index
     run_job(job["id"], settings=settings)
     assert api("GET", f"/api/v1/jobs/{job['id']}").json()["state"] == "done"
     bad = api("POST", f"/api/v1/items/{item_id}/rerun", json={"stages": ["nấu cơm"]})
     assert bad.status_code == 422
+
+
+def test_pages_get_iiif_zoom_tiles(api: Api, client: Any, settings: Settings) -> None:
+    """A big scan is cut into static IIIF level-0 tiles that any IIIF viewer can read; drafts'
+    tiles stay hidden from the public, and only the tiles listed in info.json exist."""
+    scan = material.scanned_image("Bản đồ Thanh Hóa năm 1909", width=2600)
+    public_id = new_item(api)
+    draft_id = new_item(api, status="draft")
+    for item_id in (public_id, draft_id):
+        assert ingest(api, settings, item_id, "bản đồ.png", material.png(scan))["state"] == "done"
+
+    info = client.get(f"/iiif/3/{public_id}-1/info.json")
+    assert info.status_code == 200, info.text
+    assert info.headers["content-type"].startswith("application/ld+json")
+    document = info.json()
+    assert document["id"] == f"http://testserver/iiif/3/{public_id}-1"
+    assert document["profile"] == "level0" and document["type"] == "ImageService3"
+    assert (document["width"], document["height"]) == scan.size
+    tile_size = document["tiles"][0]["width"]
+    assert tile_size == 512 and document["tiles"][0]["scaleFactors"][:3] == [1, 2, 4]
+
+    # The top-left tile at full resolution and the whole page at the smallest scale.
+    corner = client.get(f"/iiif/3/{public_id}-1/0,0,512,512/512,512/0/default.jpg")
+    assert corner.status_code == 200 and corner.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(corner.content)).size == (512, 512)
+    assert "public" in corner.headers["cache-control"]
+    for missing in [
+        "0,0,500,500/500,500/0/default.jpg",  # level 0: not a tile that was cut
+        "0,0,512,512/512,512/90/default.jpg",
+        "0,0,512,512/512,512/0/gray.jpg",
+        "..%2F..%2Fpages/512,512/0/default.jpg",
+    ]:
+        assert client.get(f"/iiif/3/{public_id}-1/{missing}").status_code == 404, missing
+    assert client.get(f"/iiif/3/{public_id}-2/info.json").status_code == 404
+
+    # The draft: nothing for the public, everything for staff.
+    hidden = client.get(f"/iiif/3/{draft_id}-1/info.json")
+    assert hidden.status_code == 404
+    assert "tài liệu" in hidden.json()["message"]
+    assert api("GET", f"/iiif/3/{draft_id}-1/info.json").status_code == 200

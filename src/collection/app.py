@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from collection import __version__, health
 from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
+from collection.api.iiif import router as iiif_router
 from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(items_router)
     app.include_router(ingest_router)
+    app.include_router(iiif_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _wants_json(request: Request) -> bool:
     path = request.url.path
     return (
-        path.startswith("/api/")
+        path.startswith(("/api/", "/iiif/"))
         or path == "/healthz"
         or "application/json" in request.headers.get("accept", "")
     )

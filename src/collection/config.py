@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     )
     page_image_px: int = Field(1600, ge=400, le=6000, description="Long side of page images.")
     thumbnail_px: int = Field(300, ge=64, le=1000, description="Long side of thumbnails.")
+    tile_source_px: int = Field(
+        4000,
+        ge=1000,
+        le=12000,
+        description="Long side of the image that a page's IIIF zoom tiles are cut from "
+        "(scans smaller than this keep their own size).",
+    )
     parse_timeout: float = Field(
         300.0, ge=1, description="Seconds a file may take to open or render before it fails."
     )

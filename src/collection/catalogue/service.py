@@ -7,10 +7,11 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from collection.accounts.roles import Permission, allows
 from collection.catalogue.schemas import ItemIn, PageOut
 from collection.db import utcnow
 from collection.errors import InvalidInput, NotFound
-from collection.models import Collection, Item, ItemStatus, Page, User
+from collection.models import Access, Collection, Item, ItemStatus, Page, User
 
 _YEAR = re.compile(r"\d{4}")
 
@@ -40,6 +41,19 @@ def create_item(*, session: Session, actor: User, data: ItemIn) -> Item:
 def get_item(*, session: Session, item_id: int) -> Item:
     item = session.scalar(select(Item).where(Item.id == item_id).options(selectinload(Item.files)))
     if item is None:
+        raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
+    return item
+
+
+def readable_item(*, session: Session, item_id: int, viewer: User | None) -> Item:
+    """The item if ``viewer`` may read its pages and files; NotFound otherwise, so that a draft's
+    existence is not revealed. Staff read everything; the public reads published public items
+    (on-site items need the access-point check, which the public site adds)."""
+    item = session.get(Item, item_id)
+    staff = viewer is not None and allows(viewer.role, Permission.VIEW_STAFF)
+    if item is None or not (
+        staff or (item.status == ItemStatus.PUBLISHED and item.access == Access.PUBLIC)
+    ):
         raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
     return item
 

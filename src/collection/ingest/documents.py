@@ -6,6 +6,7 @@ data and write images to files, so a crash here cannot take the worker down.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,61 @@ def render(
             if count % 20 == 19:
                 pymupdf.TOOLS.store_shrink(100)
     return results
+
+
+TILE_SIZE = 512
+
+
+def render_tiles(
+    path: str, media_type: str, numbers: list[int], out_dir: str, *, long_side: int
+) -> list[dict[str, Any]]:
+    """Static IIIF level-0 tiles of each page (info.json plus region/size/0/default.jpg files)
+    in ``out_dir/<number>/``, cut by libvips from an image at most ``long_side`` px."""
+    import pyvips
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for count, (number, width, height, pixels) in enumerate(
+        _pixels(path, media_type, numbers, long_side)
+    ):
+        image = pyvips.Image.new_from_memory(pixels, width, height, 3, "uchar")
+        target = out / str(number)
+        image.dzsave(
+            str(target),
+            layout="iiif3",
+            tile_size=TILE_SIZE,
+            overlap=0,
+            suffix=".jpg[Q=80,strip]",
+            id="https://iiif.invalid",  # replaced when served: the public URL may change
+        )
+        (target / "vips-properties.xml").unlink(missing_ok=True)
+        results.append({"number": number, "dir": str(target), "width": width, "height": height})
+        if count % 20 == 19 and media_type not in IMAGE_TYPES:
+            import pymupdf
+
+            pymupdf.TOOLS.store_shrink(100)
+    return results
+
+
+def _pixels(
+    path: str, media_type: str, numbers: list[int], long_side: int
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """(number, width, height, RGB bytes) of each page, long side at most ``long_side``."""
+    if media_type in IMAGE_TYPES:
+        for number in numbers:
+            image = _image_page(path, number, draft=long_side)
+            image.thumbnail((long_side, long_side))
+            yield number, image.width, image.height, image.tobytes()
+        return
+    import pymupdf
+
+    with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
+        for number in numbers:
+            page = document[number - 1]
+            zoom = long_side / max(page.rect.width, page.rect.height, 1)
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+            yield number, pix.width, pix.height, pix.samples
 
 
 def render_for_ocr(

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 RENDER_BATCH = 16  # pages rendered for OCR per sandbox call: bounds temp disk (~1 MB a page)
 # Page images per sandbox call: fewer calls, at ~150 KB of temp disk a page.
 IMAGE_BATCH = 64
+TILE_BATCH = 8  # ~80 tiles and ~2 MB of temp disk a page
 
 
 @dataclass
@@ -445,6 +446,54 @@ def make_images(ctx: JobContext) -> None:
         ctx.progress(min(start + IMAGE_BATCH, len(numbers)))
 
 
+def tiles_prefix(item_id: int, number: int) -> str:
+    return f"tiles/{item_id}/{number:05d}/"
+
+
+def make_tiles(ctx: JobContext) -> None:
+    """Static IIIF level-0 zoom tiles per page, in S3 under ``tiles/<item>/<page>/``; last, as the
+    item is readable without them."""
+    path, stored = ctx.original()
+    with ctx.session() as session:
+        numbers = [p.number for p in _file_pages(session, stored.id)]
+    offset = numbers[0] - 1 if numbers else 0
+    ctx.progress(0, len(numbers))
+    for start in range(0, len(numbers), TILE_BATCH):
+        batch = numbers[start : start + TILE_BATCH]
+        out = ctx.workdir / "tiles"
+        made = ctx.sandboxed(
+            documents.render_tiles,
+            str(path),
+            stored.media_type,
+            [n - offset for n in batch],
+            str(out),
+            long_side=ctx.settings.tile_source_px,
+        )
+        prefixes: dict[int, str] = {}
+        for result in made:
+            number = result["number"] + offset
+            prefix = tiles_prefix(stored.item_id, number)
+            folder = Path(result["dir"])
+            tiles = list(folder.rglob("*.jpg"))
+            ctx.store.put_files(
+                ((prefix + str(p.relative_to(folder)), p) for p in tiles), media_type="image/jpeg"
+            )
+            # info.json last: a page's tiles are announced only once they are all there.
+            ctx.store.put_bytes(
+                prefix + "info.json",
+                (folder / "info.json").read_bytes(),
+                media_type="application/json",
+            )
+            prefixes[number] = prefix
+        with ctx.session() as session:
+            for page in session.scalars(
+                select(Page).where(Page.item_id == stored.item_id, Page.number.in_(prefixes))
+            ):
+                page.tiles_prefix = prefixes[page.number]
+        shutil.rmtree(out, ignore_errors=True)
+        ctx.progress(min(start + TILE_BATCH, len(numbers)))
+
+
 def ocr_pdf_key(item_id: int, number: int) -> str:
     return f"pages/{item_id}/{number:05d}-ocr.pdf"
 
@@ -534,6 +583,7 @@ STAGE_FUNCTIONS: dict[str, Callable[[JobContext], None]] = {
     "ocr": run_ocr,
     "images": make_images,
     "pdf": searchable_pdf,
+    "tiles": make_tiles,
     "normalise": normalise,
     "index": index,
 }

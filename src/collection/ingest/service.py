@@ -20,7 +20,7 @@ from collection.models import IngestJob, Item, JobState, StoredFile, User
 from collection.storage import ObjectStore
 
 CHUNK = 1024 * 1024
-STAGES = ("extract", "ocr", "normalise", "index", "images", "pdf")
+STAGES = ("extract", "ocr", "normalise", "index", "images", "pdf", "tiles")
 
 
 class FileTooLarge(CollectionError):

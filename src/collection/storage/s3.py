@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import boto3
@@ -30,6 +32,8 @@ TRANSFER = TransferConfig(
 # boto3 buffers up to 10 parts of a non-seekable stream by default (80 MiB here): keep 2. It is an
 # s3transfer setting that boto3's constructor does not take.
 TRANSFER.max_in_memory_upload_chunks = 2
+# Below botocore's pool of 10 connections, so no request waits for a connection.
+PARALLEL_PUTS = 8
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -131,6 +135,24 @@ class ObjectStore:
             self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=media_type)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, key) from exc
+
+    def put_files(self, files: Iterable[tuple[str, Path]], *, media_type: str) -> int:
+        """Store many small files (tiles) at once: one request each, several in flight, since
+        each costs a round trip rather than bandwidth. Returns how many were stored."""
+        pairs = list(files)
+        for key, _ in pairs:
+            _check_key(key)
+        with ThreadPoolExecutor(max_workers=PARALLEL_PUTS) as pool:
+            # list() so that the first failure is raised here, after the others have finished.
+            list(
+                pool.map(
+                    lambda pair: self.put_bytes(
+                        pair[0], pair[1].read_bytes(), media_type=media_type
+                    ),
+                    pairs,
+                )
+            )
+        return len(pairs)
 
     def info(self, key: str) -> ObjectInfo:
         """Size, media type and ETag of the object; ObjectNotFound if there is none."""

@@ -1,0 +1,89 @@
+"""IIIF Image API 3, level 0: the static tiles the pipeline cut for each page, served from S3.
+
+A page's identifier is ``<item id>-<page number>``. Only the files libvips wrote exist (level 0):
+viewers read ``info.json`` and ask for exactly those tiles; anything else is a 404."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+
+from collection.api.deps import AppSettings, DbSession, Viewer
+from collection.catalogue.service import readable_item
+from collection.errors import NotFound, ObjectNotFound
+from collection.models import Access, ItemStatus, Page
+from collection.storage import store_for
+
+router = APIRouter(prefix="/iiif/3", tags=["iiif"])
+PageId = Annotated[str, Path(pattern=r"^\d{1,12}-\d{1,6}$", description="<item id>-<page number>")]
+_REGION = re.compile(r"^(full|\d{1,6},\d{1,6},\d{1,6},\d{1,6})$")
+_SIZE = re.compile(r"^(max|\d{1,6},\d{0,6}|\d{0,6},\d{1,6})$")
+
+
+def _page(session: DbSession, viewer: Viewer, page_id: str) -> tuple[Page, bool]:
+    """The page with tiles, and whether caches may share it (public material)."""
+    item_id, number = (int(part) for part in page_id.split("-"))
+    item = readable_item(session=session, item_id=item_id, viewer=viewer)
+    page = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
+    if page is None or page.tiles_prefix is None:
+        raise NotFound(
+            f"Trang {number} của tài liệu số {item_id} chưa có ảnh phóng to.",
+            message_en=f"no tiles for page {number} of item {item_id}",
+        )
+    shared = item.status == ItemStatus.PUBLISHED and item.access == Access.PUBLIC
+    return page, shared
+
+
+def _cache(shared: bool) -> str:
+    return "public, max-age=86400" if shared else "private, max-age=300"
+
+
+@router.get("/{page_id}/info.json", summary="IIIF image information of a page (level 0)")
+def info(
+    page_id: PageId, request: Request, session: DbSession, settings: AppSettings, viewer: Viewer
+) -> JSONResponse:
+    page, shared = _page(session, viewer, page_id)
+    document = json.loads(store_for(settings).get_bytes(f"{page.tiles_prefix}info.json"))
+    base = str(settings.public_url or request.base_url).rstrip("/")
+    document["id"] = f"{base}/iiif/3/{page_id}"
+    return JSONResponse(
+        document,
+        media_type="application/ld+json",
+        headers={"Cache-Control": _cache(shared), "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get(
+    "/{page_id}/{region}/{size}/{rotation}/{name}",
+    summary="One tile of a page, exactly as listed by its info.json",
+    response_class=Response,
+)
+def tile(
+    page_id: PageId,
+    region: str,
+    size: str,
+    rotation: str,
+    name: str,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Viewer,
+) -> Response:
+    page, shared = _page(session, viewer, page_id)
+    if not (_REGION.match(region) and _SIZE.match(size) and rotation == "0"):
+        raise NotFound("Không có ô ảnh này.", message_en="level 0: no such tile")
+    if name != "default.jpg":
+        raise NotFound("Không có ô ảnh này.", message_en="level 0: only default.jpg")
+    try:  # a tile is ~10-60 KB: read it whole
+        data = store_for(settings).get_bytes(f"{page.tiles_prefix}{region}/{size}/0/default.jpg")
+    except ObjectNotFound as exc:
+        raise NotFound("Không có ô ảnh này.", message_en="level 0: no such tile") from exc
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": _cache(shared), "Access-Control-Allow-Origin": "*"},
+    )
