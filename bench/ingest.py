@@ -5,7 +5,9 @@
 2. A 100-page born-digital PDF end to end (upload, all stages, images to S3, indexing) vs plain
    PyMuPDF text extraction of the same file (which does far less: a reference, not a target).
 3. Upload → searchable: from `receive_file` until a search with the search-only key finds page 10.
-4. Peak memory of the worker process and of its children (sandbox renderers, tesseract), per job.
+4. Peak memory of the worker process and of its children (sandbox renderers, tesseract), per job,
+   and on a long scan (BENCH_BIG_SCAN_PAGES, default 1,000 short pages) against the same kind of
+   scan ten times shorter: memory must stay flat in the page count.
 
 Every pipeline job runs in a fresh worker process (`python -m bench._worker`, warm: search keys,
 indexes and OCR languages checked before the clock starts), so its memory figures are that job's
@@ -362,7 +364,7 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
     settings = Settings(**fields)
     store_for(settings).ensure_bucket()
     meili.ready_engine(settings)
-    user_id, item_ids = _setup_db(settings, rounds + 2)
+    user_id, item_ids = _setup_db(settings, rounds + 4)
     cores = os.cpu_count() or 1
     load_start = _r(os.getloadavg()[0], 2)
 
@@ -463,7 +465,7 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
     meili_url, meili_key = fields["meili_url"], fields["meili_master_key"]
     last_task = _meili_tasks(meili_url, meili_key, after=-1)
     marker = max((t["uid"] for t in last_task), default=-1)
-    job = in_worker(
+    job = search_job = in_worker(
         settings_fields=fields,
         user_id=user_id,
         item_id=item_ids[rounds + 1],
@@ -490,6 +492,25 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             if t["type"] != "settingsUpdate"  # the worker's start-up, before the clock
         ],
     }
+    # 4. Memory on a long scan vs one ten times shorter (pages with one line: OCR stays quick).
+    big_pages = int(os.environ.get("BENCH_BIG_SCAN_PAGES", "1000"))
+    long_scans: dict[str, Any] = {}
+    for count, item_id in (
+        (big_pages // 10, item_ids[rounds + 2]),
+        (big_pages, item_ids[rounds + 3]),
+    ):
+        _log(f"long scan: {count} pages")
+        scan = workdir / f"bản quét {count} trang.pdf"
+        scan.write_bytes(scanned_pdf([_page_text(n, 1)[:60] for n in range(1, count + 1)]))
+        job = in_worker(settings_fields=fields, user_id=user_id, item_id=item_id, path=str(scan))
+        if job["state"] != "done" or job["ocr_pages"] != count:
+            raise RuntimeError(f"long scan job: {job['state']} {job['error']}")
+        long_scans[f"{count}_pages"] = {
+            "file_mb": _r(scan.stat().st_size / 1024 / 1024, 1),
+            **_job_summary(job),
+            "memory_mb": _memory(job),
+        }
+        scan.unlink()
     return {
         "cores": cores,
         "loadavg_1min": {"start": load_start, "end": _r(os.getloadavg()[0], 2)},
@@ -503,6 +524,8 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             "comparison, inflated because Linux keeps the parent's peak across fork+exec",
             f"scanned_{pages_ocr}_pages": _memory(best),
             f"born_digital_{BORN_DIGITAL_PAGES}_pages": born_memory,
-            f"born_digital_{SEARCH_PAGES}_pages": _memory(job),
+            f"born_digital_{SEARCH_PAGES}_pages": _memory(search_job),
+            "long_scans": long_scans,
+            "target_mb": 500,
         },
     }

@@ -109,3 +109,88 @@ def rotated_photo() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
+
+
+def epub(chapters: list[str] = PAGES) -> bytes:
+    """A minimal valid EPUB 3: one XHTML chapter per text (MuPDF lays it out into pages)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as book:
+        book.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        book.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container version="1.0" '
+            'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        items = "".join(
+            f'<item id="c{n}" href="c{n}.xhtml" media-type="application/xhtml+xml"/>'
+            for n in range(len(chapters))
+        )
+        spine = "".join(f'<itemref idref="c{n}"/>' for n in range(len(chapters)))
+        book.writestr(
+            "OEBPS/book.opf",
+            '<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" '
+            'version="3.0" unique-identifier="id"><metadata '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">kho-1'
+            "</dc:identifier><dc:title>Địa chí Thanh Hóa</dc:title><dc:language>vi"
+            f"</dc:language></metadata><manifest>{items}</manifest><spine>{spine}</spine>"
+            "</package>",
+        )
+        for n, text in enumerate(chapters):
+            book.writestr(
+                f"OEBPS/c{n}.xhtml",
+                '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" '
+                f'xml:lang="vi"><head><title>{n}</title><style>body{{page-break-before:always}}'
+                f"</style></head><body><p>{text}</p></body></html>",
+            )
+    return out.getvalue()
+
+
+def xps(pages: list[str] = PAGES) -> bytes:
+    """A minimal OpenXPS document: one fixed page per text, set in Noto Sans (embedded)."""
+    import zipfile
+    from xml.sax.saxutils import quoteattr
+
+    ns = "http://schemas.openxps.org/oxps/v1.0"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as doc:
+        doc.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="utf-8"?><Types '
+            'xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="fdseq" ContentType="application/vnd.ms-package.xps-fixeddocumentsequence+xml"/>'
+            '<Default Extension="fdoc" ContentType="application/vnd.ms-package.xps-fixeddocument+xml"/>'
+            '<Default Extension="fpage" ContentType="application/vnd.ms-package.xps-fixedpage+xml"/>'
+            '<Default Extension="ttf" ContentType="application/vnd.ms-opentype"/></Types>',
+        )
+        doc.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="utf-8"?><Relationships '
+            'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="r1" Target="/FixedDocumentSequence.fdseq" '
+            'Type="http://schemas.openxps.org/oxps/v1.0/fixedrepresentation"/></Relationships>',
+        )
+        doc.writestr(
+            "FixedDocumentSequence.fdseq",
+            f'<FixedDocumentSequence xmlns="{ns}">'
+            '<DocumentReference Source="/Documents/1/FixedDocument.fdoc"/></FixedDocumentSequence>',
+        )
+        refs = "".join(f'<PageContent Source="Pages/{n}.fpage"/>' for n in range(1, len(pages) + 1))
+        doc.writestr(
+            "Documents/1/FixedDocument.fdoc", f'<FixedDocument xmlns="{ns}">{refs}</FixedDocument>'
+        )
+        doc.write(FONT, "Resources/NotoSans.ttf")
+        for n, text in enumerate(pages, start=1):
+            doc.writestr(
+                f"Documents/1/Pages/{n}.fpage",
+                f'<FixedPage xmlns="{ns}" Width="816" Height="1056" xml:lang="vi">'
+                '<Glyphs FontUri="/Resources/NotoSans.ttf" FontRenderingEmSize="14" '
+                f'OriginX="60" OriginY="100" Fill="#FF000000" UnicodeString={quoteattr(text)}/>'
+                "</FixedPage>",
+            )
+    return out.getvalue()

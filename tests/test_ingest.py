@@ -185,6 +185,28 @@ def test_comic_book_archive_of_page_scans(api: Api, settings: Settings) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "make", "media_type"),
+    [
+        ("dia-chi.epub", material.epub, "application/epub+zip"),
+        ("dia-chi.xps", material.xps, "application/oxps"),
+    ],
+)
+def test_ebooks_and_xps_documents_become_pages(
+    api: Api, settings: Settings, name: str, make: Any, media_type: str
+) -> None:
+    """What MuPDF opens besides PDF: an EPUB laid out into pages, an XPS with its own pages."""
+    item_id = new_item(api)
+    job = ingest(api, settings, item_id, name, make())
+    assert job["state"] == "done", job
+    pages = api("GET", f"/api/v1/items/{item_id}/pages").json()
+    assert len(pages) == 3
+    assert all(p["text_source"] == "embedded" and p["has_image"] for p in pages)
+    words = [" ".join(p["text"].split()) for p in pages]  # lines wrap where the layout puts them
+    assert "sông Mã" in words[0] and "trống đồng" in words[1]
+    assert api("GET", f"/api/v1/items/{item_id}").json()["files"][0]["media_type"] == media_type
+
+
 def test_duplicate_upload_is_linked_not_stored_twice(api: Api, settings: Settings) -> None:
     data = material.born_digital_pdf(["Một trang duy nhất về Thanh Hóa và sông Mã."])
     first_item = new_item(api)
@@ -253,7 +275,11 @@ def test_rerun_ocr_with_other_languages(api: Api, settings: Settings) -> None:
     )
     assert rerun.status_code == 202, rerun.text
     job = rerun.json()
-    assert job["stages_done"] == ["extract", "images", "tiles"]  # OCR again, then its PDF, text, index
+    assert job["stages_done"] == [
+        "extract",
+        "images",
+        "tiles",
+    ]  # OCR again, then its PDF, text, index
     run_job(job["id"], settings=settings)
     assert api("GET", f"/api/v1/jobs/{job['id']}").json()["state"] == "done"
     bad = api("POST", f"/api/v1/items/{item_id}/rerun", json={"stages": ["nấu cơm"]})

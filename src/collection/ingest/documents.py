@@ -194,9 +194,20 @@ def _pixels(
     with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
         for number in numbers:
             page = document[number - 1]
-            zoom = long_side / max(page.rect.width, page.rect.height, 1)
+            zoom = min(long_side / max(page.rect.width, page.rect.height, 1), _scan_zoom(page))
             pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             yield number, pix.width, pix.height, pix.samples
+
+
+def _scan_zoom(page: Any) -> float:
+    """The zoom that shows a scanned page's images at their own resolution: rendering a 300 dpi
+    scan at more would only make bigger tiles of the same detail. Infinite for vector pages."""
+    zooms = [
+        info["width"] / (info["bbox"][2] - info["bbox"][0])
+        for info in page.get_image_info()
+        if info["bbox"][2] - info["bbox"][0] > page.rect.width / 2  # a page-sized image
+    ]
+    return max(zooms, default=float("inf"))
 
 
 def render_for_ocr(
