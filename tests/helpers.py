@@ -53,3 +53,34 @@ def new_item(api: Api, **fields: Any) -> int:
 
 def upload(api: Api, item_id: int, name: str, data: bytes) -> httpx.Response:
     return api("POST", f"/api/v1/items/{item_id}/files", files={"file": (name, data)})
+
+
+def run_search_tasks(settings: Settings) -> list[int]:
+    """Do what a worker does with the queued search tasks (re-index items), with this test's
+    settings, and wait until Meilisearch has applied them. Other queued tasks are dropped: tests
+    run ingest jobs themselves. Returns the item ids re-indexed."""
+    from collection.queue import huey
+    from collection.search import meili
+    from collection.search.sync import sync_item
+
+    synced = []
+    while (task := huey.dequeue()) is not None:
+        if task.name == "search.sync_item":
+            sync_item(*task.args, settings=settings)
+            synced.append(int(task.args[0]))
+    meili.ready_engine(settings).wait_for_idle()
+    return synced
+
+
+def add_pages(settings: Settings, item_id: int, texts: list[str]) -> None:
+    """Give an item pages of text as the ingest pipeline would have (no file): for search tests
+    that need many pages fast. Queues the item's re-indexing like any change."""
+    from collection.models import Page, TextSource
+    from collection.search.sync import schedule_sync
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        for number, text in enumerate(texts, start=1):
+            session.add(
+                Page(item_id=item_id, number=number, text=text, text_source=TextSource.EMBEDDED)
+            )
+        schedule_sync(session, item_id)

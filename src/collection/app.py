@@ -19,6 +19,7 @@ from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
 from collection.ingest.routes import router as ingest_router
+from collection.search.routes import router as search_router
 from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
 from collection.web.templating import FRONTEND_DIR, templates
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(items_router)
     app.include_router(ingest_router)
+    app.include_router(search_router)
     app.include_router(iiif_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")

@@ -3,5 +3,6 @@
 from collection import queue
 from collection.ingest import tasks as ingest_tasks
 from collection.queue import huey
+from collection.search import tasks as search_tasks
 
-__all__ = ["huey", "ingest_tasks", "queue"]
+__all__ = ["huey", "ingest_tasks", "queue", "search_tasks"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
 from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.catalogue import service
-from collection.catalogue.schemas import ItemIn, ItemOut, PageOut
+from collection.catalogue.schemas import ItemIn, ItemOut, ItemUpdate, PageOut, PageTextIn
 from collection.ingest import service as ingest
 from collection.ingest.schemas import JobOut, RerunIn, UploadOut
 from collection.models import Item, User
@@ -30,6 +30,35 @@ def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> Item:
 @router.get("/items/{item_id}", response_model=ItemOut, summary="An item with its files")
 def get_item(item_id: int, session: DbSession, _user: Staff) -> Item:
     return service.get_item(session=session, item_id=item_id)
+
+
+@router.put("/items/{item_id}", response_model=ItemOut, summary="Save an edited item")
+def update_item(item_id: int, body: ItemUpdate, session: DbSession, user: Cataloguer) -> Item:
+    return service.update_item(session=session, actor=user, item_id=item_id, data=body)
+
+
+@router.delete(
+    "/items/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an item with its pages and files",
+)
+def delete_item(item_id: int, session: DbSession, user: Cataloguer) -> Response:
+    service.delete_item(session=session, actor=user, item_id=item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/items/{item_id}/pages/{number}/text",
+    response_model=PageOut,
+    summary="Correct a page's text (OCR correction); null drops the correction",
+)
+def correct_page(
+    item_id: int, number: int, body: PageTextIn, session: DbSession, user: Cataloguer
+) -> PageOut:
+    page = service.correct_page(
+        session=session, actor=user, item_id=item_id, number=number, text=body.text
+    )
+    return service.page_view(page)
 
 
 @router.get("/items/{item_id}/pages", response_model=list[PageOut], summary="An item's pages")

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collection.models import Access, ItemStatus, TextSource
 
@@ -23,7 +23,7 @@ def _nfc(value: Any) -> Any:
     return value
 
 
-class ItemIn(BaseModel):
+class ItemFields(BaseModel):
     """An item's metadata: Dublin Core keys plus the library's local fields."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=5000)
@@ -78,6 +78,10 @@ class ItemIn(BaseModel):
             raise ValueError("ngôn ngữ OCR phải có dạng vie hoặc vie+eng")
         return value
 
+
+class ItemIn(ItemFields):
+    """A new item."""
+
     @field_validator("status")
     @classmethod
     def _status(cls, value: ItemStatus) -> ItemStatus:
@@ -98,7 +102,43 @@ class FileOut(BaseModel):
     role: str
 
 
-class ItemOut(ItemIn):
+READ_ONLY = frozenset(
+    {"id", "year_start", "year_end", "created_at", "updated_at", "published_at", "files"}
+)
+
+
+class ItemUpdate(ItemFields):
+    """All of an item's metadata, as edited (draft → published → withdrawn and back)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_only(cls, value: Any) -> Any:
+        # A script may PUT back what GET gave it: the fields only the server sets are ignored.
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k not in READ_ONLY}
+        return value
+
+    version: int = Field(
+        description="The item's version the edit started from (from GET); if someone saved in "
+        "between, the edit is refused with 409 instead of overwriting theirs."
+    )
+
+
+class PageTextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(
+        max_length=200_000,
+        description="The corrected text of the page; null drops the correction (back to OCR).",
+    )
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+class ItemOut(ItemFields):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: int

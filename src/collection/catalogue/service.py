@@ -6,12 +6,14 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from collection.accounts.roles import Permission, allows
-from collection.catalogue.schemas import ItemIn, PageOut
+from collection.catalogue.schemas import ItemIn, ItemUpdate, PageOut
 from collection.db import utcnow
-from collection.errors import InvalidInput, NotFound
+from collection.errors import Conflict, InvalidInput, NotFound
 from collection.models import Access, Collection, Item, ItemStatus, Page, User
+from collection.search.sync import schedule_sync
 
 _YEAR = re.compile(r"\d{4}")
 
@@ -35,7 +37,67 @@ def create_item(*, session: Session, actor: User, data: ItemIn) -> Item:
         item.published_at = utcnow()
     session.add(item)
     session.flush()
+    schedule_sync(session, item.id)
     return item
+
+
+def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate) -> Item:
+    """Save an edit made from version ``data.version``; Conflict if someone saved since."""
+    item = get_item(session=session, item_id=item_id)
+    if data.version != item.version:
+        raise Conflict(
+            "Tài liệu đã được người khác sửa trong lúc bạn sửa. Hãy tải lại để xem bản mới nhất "
+            "rồi sửa lại.",
+            message_en=f"item {item_id} is at version {item.version}, the edit started from "
+            f"{data.version}",
+        )
+    if data.collection_id is not None and session.get(Collection, data.collection_id) is None:
+        raise InvalidInput(
+            f"Không có bộ sưu tập số {data.collection_id}.",
+            message_en=f"no collection {data.collection_id}",
+        )
+    for name, value in data.model_dump(exclude={"version"}).items():
+        setattr(item, name, value)
+    item.year_start, item.year_end = years_of(data.date)
+    if item.status == ItemStatus.PUBLISHED and item.published_at is None:
+        item.published_at = utcnow()
+    try:
+        session.flush()  # the version check in SQL: two saves at once, one wins
+    except StaleDataError as exc:
+        raise Conflict(
+            "Tài liệu vừa được người khác sửa. Hãy tải lại rồi sửa lại.",
+            message_en=f"item {item_id} changed while saving",
+        ) from exc
+    schedule_sync(session, item.id)
+    return item
+
+
+def delete_item(*, session: Session, actor: User, item_id: int) -> None:
+    """Remove an item, its pages and files from the catalogue and the index."""
+    item = get_item(session=session, item_id=item_id)
+    session.delete(item)
+    session.flush()
+    schedule_sync(session, item_id)
+
+
+def correct_page(
+    *, session: Session, actor: User, item_id: int, number: int, text: str | None
+) -> Page:
+    """Set (or with None, drop) the staff correction of a page's text. Re-running OCR later
+    changes ``text`` only; the correction stays what readers see and what is searched."""
+    get_item(session=session, item_id=item_id)
+    page = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
+    if page is None:
+        raise NotFound(
+            f"Tài liệu số {item_id} không có trang {number}.",
+            message_en=f"item {item_id} has no page {number}",
+        )
+    page.corrected_text = text
+    page.corrected_by_id = actor.id if text is not None else None
+    page.corrected_at = utcnow() if text is not None else None
+    session.flush()
+    schedule_sync(session, item_id)
+    return page
 
 
 def get_item(*, session: Session, item_id: int) -> Item:
@@ -62,15 +124,16 @@ def list_pages(*, session: Session, item_id: int) -> list[PageOut]:
     """The item's pages in order, with the text a reader should see."""
     get_item(session=session, item_id=item_id)
     pages = session.scalars(select(Page).where(Page.item_id == item_id).order_by(Page.number))
-    return [
-        PageOut(
-            number=page.number,
-            text=page.effective_text,
-            text_source=page.text_source,
-            corrected=page.corrected_text is not None,
-            width=page.width,
-            height=page.height,
-            has_image=page.image_key is not None,
-        )
-        for page in pages
-    ]
+    return [page_view(page) for page in pages]
+
+
+def page_view(page: Page) -> PageOut:
+    return PageOut(
+        number=page.number,
+        text=page.effective_text,
+        text_source=page.text_source,
+        corrected=page.corrected_text is not None,
+        width=page.width,
+        height=page.height,
+        has_image=page.image_key is not None,
+    )

@@ -31,9 +31,8 @@ from collection.errors import CollectionError, ServiceUnavailable
 from collection.ingest import documents, ocr
 from collection.ingest.sandbox import run_limited
 from collection.ingest.service import STAGES, file_sha256, tmp_dir
-from collection.models import IngestJob, Item, JobState, Page, StoredFile, TextSource
-from collection.search import meili
-from collection.search.documents import item_document, page_document
+from collection.models import IngestJob, JobState, Page, StoredFile, TextSource
+from collection.search.sync import sync_item
 from collection.storage import ObjectStore, store_for
 from collection.text import legacy
 
@@ -566,16 +565,8 @@ def normalise(ctx: JobContext) -> None:
 def index(ctx: JobContext) -> None:
     """Put the item and its pages in the search index (the DB has committed by now)."""
     with ctx.session() as session:
-        job = ctx.job(session)
-        item = session.get(Item, job.item_id)
-        assert item is not None
-        pages = list(session.scalars(select(Page).where(Page.item_id == item.id)))
-        item_doc = item_document(item, page_count=len(pages))
-        page_docs = [page_document(p, item) for p in pages if p.effective_text.strip()]
-    engine = meili.ready_engine(ctx.settings)
-    engine.delete("pages", filter=f"item_id = {int(item_doc['id'])}")
-    engine.upsert("pages", page_docs)  # the text first: it is what makes the upload findable
-    engine.upsert("items", [item_doc])
+        item_id = ctx.job(session).item_id
+    sync_item(item_id, settings=ctx.settings)
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[JobContext], None]] = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import meilisearch
 from meilisearch.errors import (
     MeilisearchApiError,
@@ -24,6 +25,7 @@ from meilisearch.errors import (
 
 from collection.config import Settings
 from collection.errors import CollectionError, ConfigurationError, SearchUnavailable
+from collection.search.vietnamese import telex
 
 INDEX_KINDS = ("items", "pages")
 BATCH_SIZE = 2000
@@ -54,6 +56,10 @@ def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
         ) from exc
     settings = {k: v for k, v in raw.items() if not k.startswith("_")}
     synonyms: dict[str, list[str]] = {}
+    # The Telex query needs the same synonyms in Telex form (thành phố → thanhf phoos).
+    groups = groups + [
+        telexed for group in groups if (telexed := [telex(w) for w in group]) != group
+    ]
     for group in groups:
         for word in group:
             synonyms.setdefault(word, [])
@@ -79,6 +85,13 @@ class SearchEngine:
         self.config_dir = config_dir
         self._writer = meilisearch.Client(url, keys.indexer, timeout=timeout)
         self._reader = meilisearch.Client(url, keys.searcher, timeout=timeout)
+        # Searches go through a pooled connection: the client library opens a new one per
+        # request, which costs more than a small search itself.
+        self._http = httpx.Client(
+            base_url=url,
+            headers={"Authorization": f"Bearer {keys.searcher}"},
+            timeout=httpx.Timeout(timeout, connect=2.0),
+        )
 
     # --- indexes -----------------------------------------------------------------------------
     def settings_for(self, kind: str) -> dict[str, Any]:
@@ -189,6 +202,51 @@ class SearchEngine:
             result = self._reader.index(self.index_names[kind]).search(query, params)
         hits: list[dict[str, Any]] = result["hits"]
         return hits
+
+    def multi_search(
+        self, queries: Sequence[Mapping[str, Any]], *, federation: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One /multi-search with the search-only key: federated (one merged list) when
+        ``federation`` is given, else one result per query. ``queries`` name index kinds
+        (``"items"``, ``"pages"``), not index uids."""
+        body: dict[str, Any] = {
+            "queries": [{**q, "indexUid": self.index_names[q["indexUid"]]} for q in queries]
+        }
+        if federation is not None:
+            body["federation"] = {
+                **federation,
+                **(
+                    {
+                        "facetsByIndex": {
+                            self.index_names[kind]: facets
+                            for kind, facets in federation["facetsByIndex"].items()
+                        }
+                    }
+                    if "facetsByIndex" in federation
+                    else {}
+                ),
+            }
+        try:
+            response = self._http.post("/multi-search", json=body)
+        except httpx.HTTPError as exc:
+            raise SearchUnavailable(
+                "Không kết nối được máy tìm kiếm.", message_en=f"Meilisearch unreachable: {exc}"
+            ) from exc
+        if response.status_code >= 500:
+            raise SearchUnavailable(message_en=f"Meilisearch answered {response.status_code}")
+        result: dict[str, Any] = response.json()
+        if response.status_code != 200:
+            raise CollectionError(
+                "Máy tìm kiếm báo lỗi.",
+                message_en=f"Meilisearch error (search): {result.get('code')}: "
+                f"{result.get('message')}",
+            )
+        if "facetsByIndex" in result:
+            kinds = {uid: kind for kind, uid in self.index_names.items()}
+            result["facetsByIndex"] = {
+                kinds.get(uid, uid): value for uid, value in result["facetsByIndex"].items()
+            }
+        return result
 
     def wait_for_idle(self, *, timeout_ms: int = 60_000) -> None:
         """Wait until no task on our indexes is enqueued or processing (CLI and tests only)."""

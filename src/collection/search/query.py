@@ -1,0 +1,187 @@
+"""Query planning: what a citizen typed, and the filters they chose, as one federated Meilisearch
+request. Filters arrive as structured, validated values; only this module writes filter strings.
+
+The plan (DESIGN.md, Vietnamese search): the plain query on the plain fields of both indexes (page
+hits distinct per item), and, when the query carries diacritics or was typed on a Telex/VNI keyboard
+left switched off, the same query in Telex form on the Telex fields, weighted so exact-diacritic
+matches come first."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from collection.errors import InvalidInput
+from collection.search.documents import ITEM_TEXT_FIELDS, PAGE_TEXT_FIELDS, telex_field
+from collection.search.vietnamese import canonical, decode_leak, has_diacritics, nfc, telex
+
+# How much an exact-diacritic (Telex) match outweighs a folded one. Set on the relevance set in
+# search/relevance/: high enough that "hóa học" puts chemistry above "hòa bình" even when the
+# folded match sits in a better-ranked attribute.
+TELEX_WEIGHT = 1.6
+MAX_QUERY_CHARS = 200
+MAX_WINDOW = 1000  # hits read to merge items with their pages; deeper pages are not offered
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+FACETS = ("collection_id", "document_type", "place", "decade", "language", "subject")
+
+
+class Sort(enum.StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"  # date, newest first
+    OLDEST = "oldest"
+    TITLE = "title"  # Vietnamese alphabetical order
+
+    @property
+    def meili(self) -> list[str] | None:
+        return {
+            Sort.RELEVANCE: None,
+            Sort.NEWEST: ["year_start:desc"],
+            Sort.OLDEST: ["year_start:asc"],
+            Sort.TITLE: ["title_sort:asc"],
+        }[self]
+
+
+class Scope(enum.StrEnum):
+    """Who is asking, as far as access rules go."""
+
+    PUBLIC = "public"  # metadata of public and on-site items; text of public items
+    ACCESS_POINT = "access_point"  # at a registered point: on-site text too
+    STAFF = "staff"  # everything, drafts included
+
+
+@dataclass(frozen=True)
+class Filters:
+    collection_id: tuple[int, ...] = ()
+    document_type: tuple[str, ...] = ()
+    place: tuple[str, ...] = ()
+    decade: tuple[int, ...] = ()
+    language: tuple[str, ...] = ()
+    subject: tuple[str, ...] = ()
+
+    @classmethod
+    def checked(cls, **values: tuple[Any, ...]) -> Filters:
+        """Filters from a client, each value checked (InvalidInput, in Vietnamese, if not)."""
+        problems = []
+        for name, given in values.items():
+            for value in given:
+                if name == "language" and not _LANGUAGE.match(value):
+                    problems.append(
+                        f"ngôn ngữ phải là mã ISO 639 như vi, en, fr (không phải {value!r})"
+                    )
+                elif name == "decade" and not (0 <= value <= 2100 and value % 10 == 0):
+                    problems.append(
+                        f"thập niên phải là năm chia hết cho 10, như 1960 (không phải {value})"
+                    )
+                elif isinstance(value, str) and not 0 < len(value) <= 200:
+                    problems.append(f"giá trị lọc {name} phải dài 1–200 ký tự")
+            if len(given) > 50:
+                problems.append(f"quá nhiều giá trị lọc {name} (tối đa 50)")
+        if problems:
+            raise InvalidInput(
+                "Tham số tìm kiếm không hợp lệ: " + "; ".join(problems),
+                message_en=f"invalid search filters: {values}",
+            )
+        cleaned: dict[str, Any] = {
+            name: tuple(nfc(v) if isinstance(v, str) else v for v in given)
+            for name, given in values.items()
+        }
+        return cls(**cleaned)
+
+    def active(self) -> dict[str, tuple[Any, ...]]:
+        return {name: getattr(self, name) for name in FACETS if getattr(self, name)}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The query as it will be searched: ``plain`` (what Meilisearch folds), and ``exact`` (its
+    Telex form) when diacritics matter."""
+
+    typed: str
+    plain: str
+    exact: str | None
+    decoded_leak: bool = False
+    words: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, typed: str) -> Query:
+        text = " ".join(nfc(typed).split())[:MAX_QUERY_CHARS]
+        decoded = decode_leak(text)
+        plain = canonical(decoded or text)
+        exact = telex(plain) if has_diacritics(plain) else None
+        return cls(
+            typed=text,
+            plain=plain,
+            exact=exact or None,
+            decoded_leak=decoded is not None,
+            words=tuple(plain.split()),
+        )
+
+
+def quote(value: str) -> str:
+    """A filter string literal: double-quoted, with backslash and quote escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _any_of(name: str, values: tuple[Any, ...]) -> str:
+    literals = ", ".join(str(v) if isinstance(v, int) else quote(v) for v in values)
+    return f"{name} IN [{literals}]"
+
+
+def access_filter(scope: Scope, kind: str) -> list[str]:
+    if scope == Scope.STAFF:
+        return []
+    if kind == "items":  # on-site items' metadata is public; their text is not
+        return ['status = "published"', 'access IN ["public", "onsite"]']
+    allowed = '["public", "onsite"]' if scope == Scope.ACCESS_POINT else '["public"]'
+    return ['status = "published"', f"access IN {allowed}"]
+
+
+def filter_for(kind: str, filters: Filters, scope: Scope, *extra: str) -> list[str]:
+    """A Meilisearch filter (clauses ANDed) for one index."""
+    clauses = access_filter(scope, kind)
+    clauses += [_any_of(name, values) for name, values in filters.active().items()]
+    return clauses + list(extra)
+
+
+def _searched(kind: str, exact: bool) -> list[str]:
+    fields = ITEM_TEXT_FIELDS if kind == "items" else PAGE_TEXT_FIELDS
+    return [telex_field(f) if exact else f for f in fields] + (
+        ["identifier"] if kind == "items" and not exact else []
+    )
+
+
+def search_queries(
+    query: Query,
+    *,
+    kinds: tuple[str, ...],
+    filters: dict[str, list[str]],
+    sort: list[str] | None,
+    distinct_pages: bool,
+    page_fields: list[str],
+    item_fields: list[str],
+) -> list[dict[str, Any]]:
+    """The federated queries: plain on every index, plus Telex (weighted) when it applies."""
+    forms: list[tuple[str, bool, float]] = [(query.plain, False, 1.0)]
+    if query.decoded_leak:
+        forms.append((query.typed, False, 1.0))  # in case the "leak" was a real word
+    if query.exact:
+        forms.append((query.exact, True, TELEX_WEIGHT))
+    queries = []
+    for kind in kinds:
+        for text, exact, weight in forms:
+            q: dict[str, Any] = {
+                "indexUid": kind,
+                "q": text,
+                "attributesToSearchOn": _searched(kind, exact),
+                "attributesToRetrieve": page_fields if kind == "pages" else item_fields,
+                "filter": filters[kind],
+                "federationOptions": {"weight": weight},
+            }
+            if sort:
+                q["sort"] = sort
+            if kind == "pages" and distinct_pages:
+                q["distinct"] = "item_id"
+            queries.append(q)
+    return queries

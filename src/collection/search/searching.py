@@ -1,0 +1,369 @@
+"""Searching for citizens and staff: items ranked with their best page, page counts, facets,
+and search inside one item. Reads only Meilisearch (with the search-only key)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from collection.errors import InvalidInput
+from collection.search.meili import SearchEngine
+from collection.search.query import (
+    FACETS,
+    MAX_WINDOW,
+    Filters,
+    Query,
+    Scope,
+    Sort,
+    filter_for,
+    search_queries,
+)
+from collection.search.snippets import mark, snippet
+from collection.search.vietnamese import sort_key
+
+ITEM_FIELDS = [
+    "id",
+    "item_id",
+    "title",
+    "creator",
+    "date",
+    "description",
+    "page_count",
+    "access",
+    "status",
+    *FACETS,
+]
+PAGE_FIELDS = ["id", "item_id", "number", "text", *FACETS]
+SUGGESTIONS = 8
+
+
+@dataclass
+class Hit:
+    id: int
+    title: str
+    title_html: str
+    creator: list[str]
+    date: str
+    place: str
+    document_type: str
+    access: str
+    page_count: int
+    snippet: str  # HTML: escaped text, query words in <mark>
+    best_page: int | None
+    matching_pages: int
+
+
+@dataclass
+class FacetValue:
+    value: str | int
+    count: int
+
+
+@dataclass
+class SearchResult:
+    query: str
+    searched: str  # after decoding a Telex/VNI leak and normalising
+    exact: bool  # diacritics were taken into account
+    total: int
+    total_exact: bool  # False when total is Meilisearch's estimate
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+
+
+def search(
+    engine: SearchEngine,
+    *,
+    q: str,
+    filters: Filters = Filters(),  # noqa: B008 -- frozen dataclass, safe as default
+    sort: Sort = Sort.RELEVANCE,
+    page: int = 1,
+    per_page: int = 20,
+    scope: Scope = Scope.PUBLIC,
+) -> SearchResult:
+    query = Query.parse(q)
+    offset = (page - 1) * per_page
+    if offset + per_page > MAX_WINDOW:
+        raise InvalidInput(
+            f"Chỉ xem được {MAX_WINDOW} kết quả đầu; hãy thu hẹp tìm kiếm.",
+            message_en=f"only the first {MAX_WINDOW} results can be paged through",
+        )
+    kinds: tuple[str, ...] = ("items", "pages") if query.plain else ("items",)
+    meili_sort = sort.meili or (None if query.plain else ["created_at:desc"])
+    # Items appear at most twice (a metadata hit and a page hit): twice the hits shown so far
+    # are enough to fill this page with distinct items.
+    window = min(MAX_WINDOW, (offset + per_page) * len(kinds))
+    filters_by_kind = {kind: filter_for(kind, filters, scope) for kind in kinds}
+    result = engine.multi_search(
+        search_queries(
+            query,
+            kinds=kinds,
+            filters=filters_by_kind,
+            sort=meili_sort,
+            distinct_pages=True,
+            page_fields=PAGE_FIELDS,
+            item_fields=ITEM_FIELDS,
+        ),
+        federation={
+            "limit": window,
+            "offset": 0,
+            "facetsByIndex": {kind: list(FACETS) for kind in kinds},
+            "mergeFacets": {},
+        },
+    )
+    order: list[int] = []
+    items: dict[int, dict[str, Any]] = {}
+    pages: dict[int, dict[str, Any]] = {}
+    for hit in result["hits"]:
+        item_id = int(hit["item_id"])
+        if item_id not in items and item_id not in pages:
+            order.append(item_id)
+        target = pages if "number" in hit else items
+        target.setdefault(item_id, hit)
+    complete = len(result["hits"]) < window  # every hit was read: count exactly
+    duplicates = len(result["hits"]) - len(order)
+    total = len(order) if complete else max(len(order), result["estimatedTotalHits"] - duplicates)
+    shown = order[offset : offset + per_page]
+    counts = _complete(engine, query, shown, items, pages, filters_by_kind)
+    facets = (
+        _count_facets([items.get(i) or pages[i] for i in order])
+        if complete
+        else _merged_facets(result.get("facetDistribution", {}))
+    )
+    return SearchResult(
+        query=query.typed,
+        searched=query.plain,
+        exact=query.exact is not None,
+        total=total,
+        total_exact=complete,
+        page=page,
+        per_page=per_page,
+        hits=[_hit(items[i], pages.get(i), counts.get(i, 0), query) for i in shown if i in items],
+        facets=facets,
+    )
+
+
+def _complete(
+    engine: SearchEngine,
+    query: Query,
+    shown: list[int],
+    items: dict[int, dict[str, Any]],
+    pages: dict[int, dict[str, Any]],
+    filters: dict[str, list[str]],
+) -> dict[int, int]:
+    """Fill in what the ranked list lacks for the items shown, in one more request: metadata of
+    items found by their text only, the best page of items found by their metadata, and how
+    many pages of each match. Returns the page counts."""
+    if not shown:
+        return {}
+    ids = ", ".join(str(i) for i in shown)
+    queries: list[dict[str, Any]] = []
+    if query.plain:
+        queries.append(
+            {
+                "indexUid": "pages",
+                "q": query.plain,
+                "attributesToSearchOn": ["text"],
+                "filter": [*filters["pages"], f"item_id IN [{ids}]"],
+                "limit": 0,
+                "facets": ["item_id"],  # ≤ 100 values: within maxValuesPerFacet
+            }
+        )
+    missing = [i for i in shown if i not in items]
+    if missing:
+        queries.append(
+            {
+                "indexUid": "items",
+                "q": "",
+                "filter": [*filters["items"], f"id IN [{', '.join(str(i) for i in missing)}]"],
+                "limit": len(missing),
+                "attributesToRetrieve": ITEM_FIELDS,
+            }
+        )
+    without_page = [i for i in shown if i not in pages and query.plain]
+    if without_page:
+        queries.append(
+            {
+                "indexUid": "pages",
+                "q": query.plain,
+                "attributesToSearchOn": ["text"],
+                "filter": [
+                    *filters["pages"],
+                    f"item_id IN [{', '.join(str(i) for i in without_page)}]",
+                ],
+                "distinct": "item_id",
+                "limit": len(without_page),
+                "attributesToRetrieve": PAGE_FIELDS,
+            }
+        )
+    results = engine.multi_search(queries)["results"]
+    counts: dict[int, int] = {}
+    for q, result in zip(queries, results, strict=True):
+        if q.get("facets"):
+            distribution = result.get("facetDistribution", {}).get("item_id", {})
+            counts = {int(k): v for k, v in distribution.items()}
+        elif q["indexUid"] == "items":
+            for hit in result["hits"]:
+                items[int(hit["item_id"])] = hit
+        else:
+            for hit in result["hits"]:
+                pages.setdefault(int(hit["item_id"]), hit)
+    return counts
+
+
+def _hit(item: dict[str, Any], page: dict[str, Any] | None, count: int, query: Query) -> Hit:
+    words = query.words
+    exact = query.exact is not None
+    if page is not None:
+        text = snippet(page["text"], words, exact=exact)
+    else:
+        text = snippet(item.get("description", ""), words, exact=exact) if words else ""
+    return Hit(
+        id=int(item["item_id"]),
+        title=item["title"],
+        title_html=mark(item["title"], words, exact=exact),
+        creator=list(item.get("creator") or []),
+        date=item.get("date") or "",
+        place=item.get("place") or "",
+        document_type=item.get("document_type") or "",
+        access=item["access"],
+        page_count=int(item.get("page_count") or 0),
+        snippet=text,
+        best_page=int(page["number"]) if page is not None else None,
+        matching_pages=count,
+    )
+
+
+def _values(document: dict[str, Any], name: str) -> list[Any]:
+    value = document.get(name)
+    if value is None or value == "" or value == []:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _count_facets(documents: list[dict[str, Any]]) -> dict[str, list[FacetValue]]:
+    """Facet counts over the result items themselves (one per item, whichever hit found it)."""
+    facets: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        counter: Counter[Any] = Counter()
+        for document in documents:
+            counter.update(set(_values(document, name)))
+        facets[name] = _ordered(counter)
+    return facets
+
+
+def _merged_facets(distribution: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
+    """Meilisearch's counts merged over both indexes (an item found by its metadata and by its
+    text counts twice: used only for results too many to count ourselves)."""
+    facets: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        counter: Counter[Any] = Counter()
+        for value, count in distribution.get(name, {}).items():
+            key: Any = int(value) if name in ("collection_id", "decade") else value
+            counter[key] += count
+        facets[name] = _ordered(counter)
+    return facets
+
+
+def _ordered(counter: Counter[Any]) -> list[FacetValue]:
+    """Most frequent first; ties in Vietnamese alphabetical (or numeric) order."""
+    return [
+        FacetValue(value=value, count=count)
+        for value, count in sorted(
+            counter.items(),
+            key=lambda kv: (-kv[1], sort_key(kv[0]) if isinstance(kv[0], str) else kv[0]),
+        )
+    ]
+
+
+@dataclass
+class PageHit:
+    number: int
+    snippet: str
+
+
+@dataclass
+class ItemSearchResult:
+    item_id: int
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[PageHit]
+
+
+def search_item(
+    engine: SearchEngine,
+    *,
+    item_id: int,
+    q: str,
+    page: int = 1,
+    per_page: int = 50,
+    scope: Scope = Scope.PUBLIC,
+) -> ItemSearchResult:
+    """The pages of one item that match, best first."""
+    query = Query.parse(q)
+    if not query.plain:
+        return ItemSearchResult(item_id, query.typed, 0, page, per_page, [])
+    offset = (page - 1) * per_page
+    result = engine.multi_search(
+        search_queries(
+            query,
+            kinds=("pages",),
+            filters={"pages": filter_for("pages", Filters(), scope, f"item_id = {int(item_id)}")},
+            sort=None,
+            distinct_pages=False,
+            page_fields=["number", "text"],
+            item_fields=[],
+        ),
+        federation={"limit": per_page, "offset": offset},
+    )
+    exact = query.exact is not None
+    return ItemSearchResult(
+        item_id=item_id,
+        query=query.typed,
+        total=int(result["estimatedTotalHits"]),
+        page=page,
+        per_page=per_page,
+        hits=[
+            PageHit(number=int(h["number"]), snippet=snippet(h["text"], query.words, exact=exact))
+            for h in result["hits"]
+        ],
+    )
+
+
+@dataclass
+class Suggestion:
+    id: int
+    title: str
+    title_html: str
+
+
+def suggest(engine: SearchEngine, *, q: str, scope: Scope = Scope.PUBLIC) -> list[Suggestion]:
+    """Titles that complete what is being typed (prefix search on the last word)."""
+    query = Query.parse(q)
+    if not query.plain:
+        return []
+    result = engine.multi_search(
+        search_queries(
+            query,
+            kinds=("items",),
+            filters={"items": filter_for("items", Filters(), scope)},
+            sort=None,
+            distinct_pages=False,
+            page_fields=[],
+            item_fields=["item_id", "title"],
+        ),
+        federation={"limit": SUGGESTIONS, "offset": 0},
+    )
+    exact = query.exact is not None
+    return [
+        Suggestion(
+            id=int(h["item_id"]),
+            title=h["title"],
+            title_html=mark(h["title"], query.words, exact=exact),
+        )
+        for h in result["hits"]
+    ]
