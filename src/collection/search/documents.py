@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from collection.models import Item, Page
-from collection.search.vietnamese import nfc, sort_key, telex
+from collection.search.vietnamese import nfc, sort_key, telex_terms
 
 # Item fields searched by the plain query, in ranking order; each has a Telex twin.
 ITEM_TEXT_FIELDS = (
@@ -84,7 +84,7 @@ def item_document(item: Item, *, page_count: int = 0) -> dict[str, Any]:
     for name in ITEM_TEXT_FIELDS:
         value = document[name]
         document[telex_field(name)] = (
-            [telex(v) for v in value] if isinstance(value, list) else telex(value)
+            [telex_terms(v) for v in value] if isinstance(value, list) else telex_terms(value)
         )
     return document
 
@@ -97,5 +97,5 @@ def page_document(page: Page, item: Item) -> dict[str, Any]:
         **_shared(item),
         "number": page.number,
         "text": text,
-        "text_t": telex(text),
+        "text_t": telex_terms(text),
     }

@@ -25,7 +25,7 @@ from meilisearch.errors import (
 
 from collection.config import Settings
 from collection.errors import CollectionError, ConfigurationError, SearchUnavailable
-from collection.search.vietnamese import telex
+from collection.search.vietnamese import fold, telex_terms
 
 INDEX_KINDS = ("items", "pages")
 BATCH_SIZE = 2000
@@ -56,9 +56,11 @@ def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
         ) from exc
     settings = {k: v for k, v in raw.items() if not k.startswith("_")}
     synonyms: dict[str, list[str]] = {}
-    # The Telex query needs the same synonyms in Telex form (thành phố → thanhf phoos).
-    groups = groups + [
-        telexed for group in groups if (telexed := [telex(w) for w in group]) != group
+    # The Telex query needs the same synonyms in Telex form (thành phố → thanhf phoos), and
+    # abbreviations with đ are also typed without it (hđnd, hdnd).
+    groups = [[w.casefold() for w in group] for group in groups]
+    groups = [sorted({*group, *(fold(w) for w in group)}) for group in groups] + [
+        [telex_terms(w) for w in group] for group in groups
     ]
     for group in groups:
         for word in group:

@@ -15,7 +15,7 @@ from typing import Any
 
 from collection.errors import InvalidInput
 from collection.search.documents import ITEM_TEXT_FIELDS, PAGE_TEXT_FIELDS, telex_field
-from collection.search.vietnamese import canonical, decode_leak, has_diacritics, nfc, telex
+from collection.search.vietnamese import canonical, decode_leak, has_diacritics, nfc, telex_terms
 
 # How much an exact-diacritic (Telex) match outweighs a folded one. Set on the relevance set in
 # search/relevance/: high enough that "hóa học" puts chemistry above "hòa bình" even when the
@@ -109,7 +109,7 @@ class Query:
         text = " ".join(nfc(typed).split())[:MAX_QUERY_CHARS]
         decoded = decode_leak(text)
         plain = canonical(decoded or text)
-        exact = telex(plain) if has_diacritics(plain) else None
+        exact = telex_terms(plain) if has_diacritics(plain) else None
         return cls(
             typed=text,
             plain=plain,

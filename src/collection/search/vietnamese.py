@@ -335,6 +335,22 @@ def _telex_word(word: str) -> str:
     return "".join(spelled) + "".join(keys)
 
 
+def telex_terms(text: str) -> str:
+    """The Telex form for the search index and the Telex query: as ``telex``, but a syllable in
+    the level tone (ngang) ends in "z" (Telex's "no tone" key), so every syllable ends in a tone
+    key. Meilisearch matches the last query word as a prefix: without the "z", "muwowng"
+    (mương) would also match "muwowngf" (Mường)."""
+    return " ".join(map(_term, _TELEX_TOKEN.findall(nfc(text))))
+
+
+@lru_cache(maxsize=_CACHE)
+def _term(word: str) -> str:
+    form = _telex_word(word)
+    if form[-1] in "sfrxj" or not is_syllable(word):
+        return form
+    return form + "z"
+
+
 # --- diacritics and folding -------------------------------------------------------------------
 
 
