@@ -152,6 +152,7 @@ def render_tiles(
 ) -> list[dict[str, Any]]:
     """Static IIIF level-0 tiles of each page (info.json plus region/size/0/default.jpg files)
     in ``out_dir/<number>/``, cut by libvips from an image at most ``long_side`` px."""
+    _few_threads()
     import pyvips
 
     out = Path(out_dir)
@@ -177,6 +178,18 @@ def render_tiles(
 
             pymupdf.TOOLS.store_shrink(100)
     return results
+
+
+def _few_threads() -> None:
+    """libvips starts a thread per core, and glibc gives each thread its own 64 MB malloc arena
+    of address space: under the sandbox's address-space limit that failed a 200 MP scan
+    ("wbuffer_write: write failed"). One worker thread and two arenas are plenty for tiling."""
+    import ctypes
+    import os
+
+    os.environ["VIPS_CONCURRENCY"] = "1"  # read when pyvips is first imported, in this child
+    m_arena_max = -8
+    ctypes.CDLL("libc.so.6").mallopt(m_arena_max, 2)
 
 
 def _pixels(
