@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import ingest, ocr_quality, storage
+from bench import ingest, ocr_quality, search, storage
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
         "storage": storage.run(),
         "ingest": ingest.run(),
         "ocr_quality": ocr_quality.run(),
+        "search": search.run(),
     }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

@@ -98,7 +98,10 @@ def test_reindex_rebuilds_both_indexes_from_the_database(settings: Settings) -> 
     assert engine.document_count("items") == 2
     assert engine.document_count("pages") == 2
     # The swapped-in index keeps the settings from search/.
-    assert engine.current_settings("pages")["searchableAttributes"] == ["text"]
+    assert engine.current_settings("pages")["searchableAttributes"] == [
+        "text",
+        "text_t",
+    ]  # and its Telex twin
 
     reader = httpx.post(
         f"{settings.meili_endpoint_url}/indexes/{settings.index_names['pages']}/search",
