@@ -7,6 +7,7 @@ every word that folds to a query word. The result is HTML: escaped text and <mar
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from collection.search.vietnamese import fold, telex
@@ -19,6 +20,7 @@ def _matcher(words: tuple[str, ...], *, exact: bool) -> set[str]:
     return {telex(w) for w in words} if exact else {fold(w) for w in words}
 
 
+@lru_cache(maxsize=65536)  # a page's words repeat; snippets were half of a search's Python time
 def _key(word: str, *, exact: bool) -> str:
     return telex(word) if exact else fold(word)
 
