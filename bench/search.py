@@ -46,15 +46,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bench import ingest
 from collection import migrate
-from collection.config import PROJECT_ROOT, Settings
+from collection.config import Settings
 from collection.stack import Child, free_port, http_ok, start_meilisearch, wait_until
 
 if TYPE_CHECKING:
     from collection.search.meili import SearchEngine
     from collection.search.searching import SearchResult
 
-MEILI_BINARY = PROJECT_ROOT / "var" / "bin" / "meilisearch"
 SEED = 20_240_601
 BATCH_ITEMS = 1000
 PER_PAGE = 20  # the API's default
@@ -238,18 +238,7 @@ TAILS = [
     " bằng những công cụ thô sơ",
 ]  # fmt: skip
 SENTENCES = [
-    "Thanh Hóa là tỉnh cực bắc của vùng Bắc Trung Bộ, phía bắc giáp Ninh Bình và Hòa Bình.",
-    "Sông Mã bắt nguồn từ vùng núi Tây Bắc, chảy qua nhiều huyện rồi đổ ra biển.",
-    "Văn hóa Đông Sơn nổi tiếng với những chiếc trống đồng tìm thấy ở ven sông Mã.",
-    "Thành nhà Hồ được xây dựng năm 1397, nay là di sản văn hóa thế giới.",
-    "Người xứ Thanh cần cù, hiếu học, giàu lòng yêu nước và trọng nghĩa tình.",
-    "Khu di tích Lam Kinh gắn liền với cuộc khởi nghĩa của Lê Lợi chống quân Minh.",
-    "Thư viện tỉnh lưu giữ nhiều sách, báo, tạp chí và địa chí quý về quê hương.",
-    "Lễ hội Pồn Pôông của người Mường được tổ chức vào mùa xuân hằng năm.",
-    "Bãi biển Sầm Sơn đón hàng triệu lượt khách du lịch mỗi mùa hè.",
-    "Nghề dệt chiếu cói ở Nga Sơn đã có từ hàng trăm năm trước.",
-    "Đường sắt Bắc Nam chạy qua ga Thanh Hóa, nối thủ đô với các tỉnh phía nam.",
-    "Cầu Hàm Rồng bắc qua sông Mã là biểu tượng của tinh thần kiên cường.",
+    *ingest.SENTENCES,  # the ingest bench's twelve, then more
     "Tên gọi Thanh Hóa xuất hiện lần đầu năm 1029, khi trại Ái Châu được đổi thành phủ Thanh Hóa.",
     "Thời Lê, vùng đất này được gọi là trấn Thanh Hoa.",
     "Làng {village} có ngôi đình cổ thờ thành hoàng là một vị tướng thời Lê.",
@@ -896,7 +885,7 @@ def run() -> dict[str, Any]:
         _log("starting Meilisearch")
         children.append(
             start_meilisearch(
-                binary=MEILI_BINARY,
+                binary=ingest.MEILI_BINARY,
                 data_dir=workdir / "meili",
                 port=meili_port,
                 master_key=meili_key,
@@ -1125,7 +1114,7 @@ def _latency_report(
 
 def _version() -> str:
     out = subprocess.run(
-        [str(MEILI_BINARY), "--version"], capture_output=True, text=True, check=False
+        [str(ingest.MEILI_BINARY), "--version"], capture_output=True, text=True, check=False
     )
     return out.stdout.strip()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -24,17 +25,24 @@ def years_of(date: str) -> tuple[int | None, int | None]:
     return (min(years), max(years)) if years else (None, None)
 
 
+def _apply(session: Session, item: Item, fields: dict[str, Any]) -> None:
+    """Set validated metadata on an item, with what follows from it (years, first publication)."""
+    collection_id = fields.get("collection_id")
+    if collection_id is not None and session.get(Collection, collection_id) is None:
+        raise InvalidInput(
+            f"Không có bộ sưu tập số {collection_id}.", message_en=f"no collection {collection_id}"
+        )
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.year_start, item.year_end = years_of(item.date)
+    if item.status == ItemStatus.PUBLISHED and item.published_at is None:
+        item.published_at = utcnow()
+
+
 def create_item(*, session: Session, actor: User, data: ItemIn) -> Item:
     """A new item from validated metadata."""
-    if data.collection_id is not None and session.get(Collection, data.collection_id) is None:
-        raise InvalidInput(
-            f"Không có bộ sưu tập số {data.collection_id}.",
-            message_en=f"no collection {data.collection_id}",
-        )
-    item = Item(**data.model_dump(), created_by_id=actor.id)
-    item.year_start, item.year_end = years_of(data.date)
-    if item.status == ItemStatus.PUBLISHED:
-        item.published_at = utcnow()
+    item = Item(created_by_id=actor.id)
+    _apply(session, item, data.model_dump())
     session.add(item)
     session.flush()
     schedule_sync(session, item.id)
@@ -51,16 +59,7 @@ def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate
             message_en=f"item {item_id} is at version {item.version}, the edit started from "
             f"{data.version}",
         )
-    if data.collection_id is not None and session.get(Collection, data.collection_id) is None:
-        raise InvalidInput(
-            f"Không có bộ sưu tập số {data.collection_id}.",
-            message_en=f"no collection {data.collection_id}",
-        )
-    for name, value in data.model_dump(exclude={"version"}).items():
-        setattr(item, name, value)
-    item.year_start, item.year_end = years_of(data.date)
-    if item.status == ItemStatus.PUBLISHED and item.published_at is None:
-        item.published_at = utcnow()
+    _apply(session, item, data.model_dump(exclude={"version"}))
     try:
         session.flush()  # the version check in SQL: two saves at once, one wins
     except StaleDataError as exc:

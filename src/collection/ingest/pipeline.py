@@ -406,43 +406,66 @@ def run_ocr_chunk(job_id: int, numbers: list[int], *, settings: Settings) -> boo
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def make_images(ctx: JobContext) -> None:
-    """A page image (long side ~1600 px) and a thumbnail (~300 px) per page, in S3."""
+def _derive_pages(
+    ctx: JobContext,
+    *,
+    folder: str,
+    batch_size: int,
+    render: Callable[..., list[dict[str, Any]]],
+    save: Callable[[int, int, dict[str, Any]], dict[str, Any]],
+    **render_kwargs: Any,
+) -> None:
+    """Render the file's pages in sandboxed batches into ``workdir/folder``, store what each page
+    made (``save(item_id, number, result)`` puts it in S3 and returns the Page columns to set),
+    and record those columns batch by batch, with progress."""
     path, stored = ctx.original()
     with ctx.session() as session:
         numbers = [p.number for p in _file_pages(session, stored.id)]
     offset = numbers[0] - 1 if numbers else 0
+    out = ctx.workdir / folder
     ctx.progress(0, len(numbers))
-    for start in range(0, len(numbers), IMAGE_BATCH):
-        batch = numbers[start : start + IMAGE_BATCH]
-        out = ctx.workdir / "images"
-        rendered = ctx.sandboxed(
-            documents.render,
-            str(path),
-            stored.media_type,
-            [n - offset for n in batch],
-            str(out),
-            long_side=ctx.settings.page_image_px,
-            thumb_side=ctx.settings.thumbnail_px,
+    for start in range(0, len(numbers), batch_size):
+        batch = numbers[start : start + batch_size]
+        pages = [n - offset for n in batch]
+        results = ctx.sandboxed(
+            render, str(path), stored.media_type, pages, str(out), **render_kwargs
         )
-        keys: dict[int, tuple[str, str, int, int]] = {}
-        for r in rendered:
-            number = r["number"] + offset
-            base = f"pages/{stored.item_id}/{number:05d}"
-            ctx.store.put_bytes(
-                f"{base}.jpg", Path(r["image"]).read_bytes(), media_type="image/jpeg"
-            )
-            ctx.store.put_bytes(
-                f"{base}-thumb.jpg", Path(r["thumb"]).read_bytes(), media_type="image/jpeg"
-            )
-            keys[number] = (f"{base}.jpg", f"{base}-thumb.jpg", r["width"], r["height"])
+        columns = {
+            r["number"] + offset: save(stored.item_id, r["number"] + offset, r) for r in results
+        }
         with ctx.session() as session:
             for page in session.scalars(
-                select(Page).where(Page.item_id == stored.item_id, Page.number.in_(keys))
+                select(Page).where(Page.item_id == stored.item_id, Page.number.in_(columns))
             ):
-                page.image_key, page.thumbnail_key, page.width, page.height = keys[page.number]
+                for name, value in columns[page.number].items():
+                    setattr(page, name, value)
         shutil.rmtree(out, ignore_errors=True)
-        ctx.progress(min(start + IMAGE_BATCH, len(numbers)))
+        ctx.progress(min(start + batch_size, len(numbers)))
+
+
+def make_images(ctx: JobContext) -> None:
+    """A page image (long side ~1600 px) and a thumbnail (~300 px) per page, in S3."""
+
+    def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
+        base = f"pages/{item_id}/{number:05d}"
+        for key, file in ((f"{base}.jpg", "image"), (f"{base}-thumb.jpg", "thumb")):
+            ctx.store.put_bytes(key, Path(result[file]).read_bytes(), media_type="image/jpeg")
+        return {
+            "image_key": f"{base}.jpg",
+            "thumbnail_key": f"{base}-thumb.jpg",
+            "width": result["width"],
+            "height": result["height"],
+        }
+
+    _derive_pages(
+        ctx,
+        folder="images",
+        batch_size=IMAGE_BATCH,
+        render=documents.render,
+        save=save,
+        long_side=ctx.settings.page_image_px,
+        thumb_side=ctx.settings.thumbnail_px,
+    )
 
 
 def tiles_prefix(item_id: int, number: int) -> str:
@@ -452,45 +475,28 @@ def tiles_prefix(item_id: int, number: int) -> str:
 def make_tiles(ctx: JobContext) -> None:
     """Static IIIF level-0 zoom tiles per page, in S3 under ``tiles/<item>/<page>/``; last, as the
     item is readable without them."""
-    path, stored = ctx.original()
-    with ctx.session() as session:
-        numbers = [p.number for p in _file_pages(session, stored.id)]
-    offset = numbers[0] - 1 if numbers else 0
-    ctx.progress(0, len(numbers))
-    for start in range(0, len(numbers), TILE_BATCH):
-        batch = numbers[start : start + TILE_BATCH]
-        out = ctx.workdir / "tiles"
-        made = ctx.sandboxed(
-            documents.render_tiles,
-            str(path),
-            stored.media_type,
-            [n - offset for n in batch],
-            str(out),
-            long_side=ctx.settings.tile_source_px,
+
+    def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
+        prefix = tiles_prefix(item_id, number)
+        folder = Path(result["dir"])
+        ctx.store.put_files(
+            ((prefix + str(p.relative_to(folder)), p) for p in folder.rglob("*.jpg")),
+            media_type="image/jpeg",
         )
-        prefixes: dict[int, str] = {}
-        for result in made:
-            number = result["number"] + offset
-            prefix = tiles_prefix(stored.item_id, number)
-            folder = Path(result["dir"])
-            tiles = list(folder.rglob("*.jpg"))
-            ctx.store.put_files(
-                ((prefix + str(p.relative_to(folder)), p) for p in tiles), media_type="image/jpeg"
-            )
-            # info.json last: a page's tiles are announced only once they are all there.
-            ctx.store.put_bytes(
-                prefix + "info.json",
-                (folder / "info.json").read_bytes(),
-                media_type="application/json",
-            )
-            prefixes[number] = prefix
-        with ctx.session() as session:
-            for page in session.scalars(
-                select(Page).where(Page.item_id == stored.item_id, Page.number.in_(prefixes))
-            ):
-                page.tiles_prefix = prefixes[page.number]
-        shutil.rmtree(out, ignore_errors=True)
-        ctx.progress(min(start + TILE_BATCH, len(numbers)))
+        # info.json last: a page's tiles are announced only once they are all there.
+        ctx.store.put_bytes(
+            prefix + "info.json", (folder / "info.json").read_bytes(), media_type="application/json"
+        )
+        return {"tiles_prefix": prefix}
+
+    _derive_pages(
+        ctx,
+        folder="tiles",
+        batch_size=TILE_BATCH,
+        render=documents.render_tiles,
+        save=save,
+        long_side=ctx.settings.tile_source_px,
+    )
 
 
 def ocr_pdf_key(item_id: int, number: int) -> str:

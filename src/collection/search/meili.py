@@ -217,19 +217,12 @@ class SearchEngine:
             "queries": [{**q, "indexUid": self.index_names[q["indexUid"]]} for q in queries]
         }
         if federation is not None:
-            body["federation"] = {
-                **federation,
-                **(
-                    {
-                        "facetsByIndex": {
-                            self.index_names[kind]: facets
-                            for kind, facets in federation["facetsByIndex"].items()
-                        }
-                    }
-                    if "facetsByIndex" in federation
-                    else {}
-                ),
-            }
+            body["federation"] = dict(federation)
+            if "facetsByIndex" in federation:
+                body["federation"]["facetsByIndex"] = {
+                    self.index_names[kind]: facets
+                    for kind, facets in federation["facetsByIndex"].items()
+                }
         try:
             response = self._http.post("/multi-search", json=body)
         except httpx.HTTPError as exc:

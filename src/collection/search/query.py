@@ -124,7 +124,7 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _any_of(name: str, values: tuple[Any, ...]) -> str:
+def any_of(name: str, values: tuple[Any, ...]) -> str:
     literals = ", ".join(str(v) if isinstance(v, int) else quote(v) for v in values)
     return f"{name} IN [{literals}]"
 
@@ -141,7 +141,7 @@ def access_filter(scope: Scope, kind: str) -> list[str]:
 def filter_for(kind: str, filters: Filters, scope: Scope, *extra: str) -> list[str]:
     """A Meilisearch filter (clauses ANDed) for one index."""
     clauses = access_filter(scope, kind)
-    clauses += [_any_of(name, values) for name, values in filters.active().items()]
+    clauses += [any_of(name, values) for name, values in filters.active().items()]
     return clauses + list(extra)
 
 

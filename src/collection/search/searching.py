@@ -16,6 +16,7 @@ from collection.search.query import (
     Query,
     Scope,
     Sort,
+    any_of,
     filter_for,
     search_queries,
 )
@@ -158,7 +159,10 @@ def _complete(
     many pages of each match. Returns the page counts."""
     if not shown:
         return {}
-    ids = ", ".join(str(i) for i in shown)
+
+    def among(ids: list[int]) -> str:
+        return any_of("item_id", tuple(ids))
+
     queries: list[dict[str, Any]] = []
     if query.plain:
         queries.append(
@@ -166,7 +170,7 @@ def _complete(
                 "indexUid": "pages",
                 "q": query.plain,
                 "attributesToSearchOn": ["text"],
-                "filter": [*filters["pages"], f"item_id IN [{ids}]"],
+                "filter": [*filters["pages"], among(shown)],
                 "limit": 0,
                 "facets": ["item_id"],  # ≤ 100 values: within maxValuesPerFacet
             }
@@ -177,7 +181,7 @@ def _complete(
             {
                 "indexUid": "items",
                 "q": "",
-                "filter": [*filters["items"], f"id IN [{', '.join(str(i) for i in missing)}]"],
+                "filter": [*filters["items"], among(missing)],
                 "limit": len(missing),
                 "attributesToRetrieve": ITEM_FIELDS,
             }
@@ -189,10 +193,7 @@ def _complete(
                 "indexUid": "pages",
                 "q": query.plain,
                 "attributesToSearchOn": ["text"],
-                "filter": [
-                    *filters["pages"],
-                    f"item_id IN [{', '.join(str(i) for i in without_page)}]",
-                ],
+                "filter": [*filters["pages"], among(without_page)],
                 "distinct": "item_id",
                 "limit": len(without_page),
                 "attributesToRetrieve": PAGE_FIELDS,

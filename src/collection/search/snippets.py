@@ -16,10 +16,6 @@ _WORD = re.compile(r"\w+")
 WINDOW_WORDS = 36
 
 
-def _matcher(words: tuple[str, ...], *, exact: bool) -> set[str]:
-    return {telex(w) for w in words} if exact else {fold(w) for w in words}
-
-
 @lru_cache(maxsize=65536)  # a page's words repeat; snippets were half of a search's Python time
 def _key(word: str, *, exact: bool) -> str:
     return telex(word) if exact else fold(word)
@@ -27,7 +23,8 @@ def _key(word: str, *, exact: bool) -> str:
 
 def mark(text: str, words: tuple[str, ...], *, exact: bool) -> str:
     """All of ``text``, escaped, with the query words marked."""
-    return _render(text, list(_WORD.finditer(text)), _hits(text, words, exact), 0, len(text))
+    tokens = list(_WORD.finditer(text))
+    return _render(text, tokens, _hits(tokens, words, exact), 0, len(text))
 
 
 def snippet(text: str, words: tuple[str, ...], *, exact: bool) -> str:
@@ -36,9 +33,9 @@ def snippet(text: str, words: tuple[str, ...], *, exact: bool) -> str:
     tokens = list(_WORD.finditer(text))
     if not tokens:
         return ""
-    hits = _hits(text, words, exact)
+    hits = _hits(tokens, words, exact)
     if exact and not hits:
-        hits = _hits(text, words, False)  # found by its folded form only: show that
+        hits = _hits(tokens, words, False)  # found by its folded form only: show that
     positions = [i for i, token in enumerate(tokens) if token.start() in hits]
     start = 0
     if positions:
@@ -58,13 +55,11 @@ def snippet(text: str, words: tuple[str, ...], *, exact: bool) -> str:
     return ("… " if start else "") + body + (" …" if end < len(tokens) else "")
 
 
-def _hits(text: str, words: tuple[str, ...], exact: bool) -> dict[int, str]:
+def _hits(tokens: list[re.Match[str]], words: tuple[str, ...], exact: bool) -> dict[int, str]:
     """Start offset of each matching token → the key it matched."""
-    wanted = _matcher(words, exact=exact)
-    if not wanted:
-        return {}
+    wanted = {_key(w, exact=exact) for w in words}
     found = {}
-    for token in _WORD.finditer(text):
+    for token in tokens if wanted else ():
         key = _key(token.group(), exact=exact)
         if key in wanted:
             found[token.start()] = key
