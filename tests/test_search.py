@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from collection.config import Settings
+from collection.search.routes import ItemSearchOut, SearchOut, SuggestionOut
 from tests.helpers import Api, add_pages, new_item, run_search_tasks
 
 
@@ -115,6 +116,9 @@ def test_full_text_hits_show_the_best_page_marked_and_counted(
     assert inside.status_code == 200
     assert sorted(h["number"] for h in inside.json()["hits"]) == [3, 4]
     assert inside.json()["total"] == 2
+    # The answers are exactly what the OpenAPI models document.
+    assert SearchOut.model_validate(result).model_dump() == result
+    assert ItemSearchOut.model_validate(inside.json()).model_dump() == inside.json()
 
 
 def test_hidden_material_never_reaches_the_public(
@@ -131,6 +135,42 @@ def test_hidden_material_never_reaches_the_public(
         client.get(f"/api/v1/items/{corpus['draft']}/search", params={"q": "chiếu"}).json()["hits"]
         == []
     )
+
+
+def test_staff_search_sees_everything_the_public_does_not(
+    api: Api, client: TestClient, corpus: dict[str, int]
+) -> None:
+    assert client.get("/api/v1/staff/search", params={"q": "hóa học"}).status_code == 401
+    response = api("GET", "/api/v1/staff/search", params={"q": "hóa học", "per_page": 100})
+    assert response.status_code == 200, response.text
+    hits = {hit["title"]: hit for hit in response.json()["hits"]}
+    assert hits["Hóa học bản nháp bí mật"]["status"] == "draft"
+    assert hits["Hóa học nội bộ"]["access"] == "staff"
+    pages = api("GET", "/api/v1/staff/search", params={"q": "phả hệ bí truyền"}).json()
+    assert pages["hits"][0]["id"] == corpus["onsite"] and pages["hits"][0]["best_page"] == 1
+
+
+def test_search_works_before_any_page_is_indexed(api: Api, settings: Settings) -> None:
+    """A new library catalogues records before it uploads files (meilisearch#5921)."""
+    item = new_item(api, title="Địa chí huyện Nga Sơn")
+    run_search_tasks(settings)
+    response = api("GET", "/api/v1/search", params={"q": "Nga Sơn"})
+    assert response.status_code == 200, response.text
+    assert [hit["id"] for hit in response.json()["hits"]] == [item]
+
+
+def test_long_forms_find_their_abbreviation_and_back(api: Api, settings: Settings) -> None:
+    short = new_item(api, title="Nghị quyết của HĐND tỉnh về du lịch biển")
+    long = new_item(api, title="Báo cáo của Ủy ban nhân dân huyện Nga Sơn")
+    run_search_tasks(settings)
+    expected_for = {"hội đồng nhân dân tỉnh du lịch": short, "hoi dong nhan dan du lich": short}
+    expected_for |= {"UBND huyện Nga Sơn": long, "uy ban nhan dan nga son": long}
+    for q, expected in expected_for.items():
+        response = api("GET", "/api/v1/search", params={"q": q})
+        assert response.status_code == 200, response.text
+        assert response.json()["hits"][0]["id"] == expected, q
+    marked = api("GET", "/api/v1/search", params={"q": "hội đồng nhân dân"}).json()["hits"][0]
+    assert "<mark>HĐND</mark>" in marked["title_html"]
 
 
 def test_catalogue_records_without_files_are_found(
@@ -203,6 +243,7 @@ def test_a_filter_value_cannot_inject_filter_syntax(
 def test_suggestions_complete_titles(client: TestClient, corpus: dict[str, int]) -> None:
     suggestions = client.get("/api/v1/suggest", params={"q": "song m"}).json()
     assert suggestions[0]["title"] == "Sông Mã anh hùng"
+    assert [SuggestionOut.model_validate(s).model_dump() for s in suggestions] == suggestions
     assert client.get("/api/v1/suggest", params={"q": ""}).json() == []
 
 

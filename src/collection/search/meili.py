@@ -29,6 +29,8 @@ from collection.search.vietnamese import fold, telex_terms
 
 INDEX_KINDS = ("items", "pages")
 BATCH_SIZE = 2000
+_SEED_ID = "seed"  # see _create_with_settings
+LONG_FORM_WORDS = 3  # synonyms this long match one way only (see long_forms)
 # Fixed key uids: Meilisearch derives a key's value from its uid and the master key, so the same
 # keys come back after every restart and on every worker without being stored anywhere.
 _KEY_NAMESPACE = uuid.UUID("6f1f7d0e-93a7-4f7e-9a51-6b0d1f0c7a11")
@@ -44,12 +46,22 @@ def _key_uid(prefix: str, role: str) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, f"{prefix}:{role}"))
 
 
+def _synonym_groups(config_dir: Path) -> list[list[str]]:
+    try:
+        groups = json.loads((config_dir / "synonyms.json").read_text(encoding="utf-8"))["groups"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigurationError(
+            f"Không đọc được cấu hình tìm kiếm trong {config_dir}: {exc}",
+            message_en=f"cannot read search settings from {config_dir}: {exc}",
+        ) from exc
+    return [[w.casefold() for w in group] for group in groups]
+
+
 def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
     """The Meilisearch settings for one index, as kept in the search/ folder (plus synonyms)."""
     try:
         raw = json.loads((config_dir / f"{kind}.json").read_text(encoding="utf-8"))
-        groups = json.loads((config_dir / "synonyms.json").read_text(encoding="utf-8"))["groups"]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError) as exc:
         raise ConfigurationError(
             f"Không đọc được cấu hình tìm kiếm trong {config_dir}: {exc}",
             message_en=f"cannot read search settings from {config_dir}: {exc}",
@@ -58,7 +70,7 @@ def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
     synonyms: dict[str, list[str]] = {}
     # The Telex query needs the same synonyms in Telex form (thành phố → thanhf phoos), and
     # abbreviations with đ are also typed without it (hđnd, hdnd).
-    groups = [[w.casefold() for w in group] for group in groups]
+    groups = _synonym_groups(config_dir)
     groups = [sorted({*group, *(fold(w) for w in group)}) for group in groups] + [
         [telex_terms(w) for w in group] for group in groups
     ]
@@ -68,6 +80,20 @@ def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
             synonyms[word] += [other for other in group if other != word]
     settings["synonyms"] = synonyms
     return settings
+
+
+def long_forms(config_dir: Path) -> dict[tuple[str, ...], str]:
+    """Long forms of LONG_FORM_WORDS words or more (folded words) → their one-word abbreviation.
+
+    Meilisearch expands "hđnd" in a query to "hội đồng nhân dân", but not the four words back
+    to "hđnd": the query planner writes such long forms as their abbreviation instead."""
+    forms = {}
+    for group in _synonym_groups(config_dir):
+        short = [w for w in group if " " not in w]
+        for word in group:
+            if short and len(word.split()) >= LONG_FORM_WORDS:
+                forms[tuple(fold(word).split())] = short[0]
+    return forms
 
 
 class SearchEngine:
@@ -85,6 +111,7 @@ class SearchEngine:
         self.url = url
         self.index_names = dict(index_names)
         self.config_dir = config_dir
+        self.long_forms = long_forms(config_dir)
         self._writer = meilisearch.Client(url, keys.indexer, timeout=timeout)
         self._reader = meilisearch.Client(url, keys.searcher, timeout=timeout)
         # Searches go through a pooled connection: the client library opens a new one per
@@ -121,13 +148,25 @@ class SearchEngine:
     def _create_with_settings(self, uid: str, kind: str) -> list[int]:
         tasks: list[int] = []
         with _translated(f"create index {uid}"):
+            created = False
             try:
                 self._writer.get_index(uid)
             except MeilisearchApiError as exc:
                 if exc.code != "index_not_found":
                     raise
                 tasks.append(self._writer.create_index(uid, {"primaryKey": "id"}).task_uid)
-            tasks.append(self._writer.index(uid).update_settings(self.settings_for(kind)).task_uid)
+                created = True
+            settings = self.settings_for(kind)
+            index = self._writer.index(uid)
+            tasks.append(index.update_settings(settings).task_uid)
+            if created or not index.get_stats().number_of_documents:
+                # Meilisearch 1.21 refuses attributesToSearchOn on an index that never held a
+                # document (meilisearch#5921): every search failed until the first page was
+                # indexed. A document with every searchable field, added and deleted (in one
+                # batch, so no search sees it), is enough.
+                seed = {"id": _SEED_ID} | {f: "x" for f in settings["searchableAttributes"]}
+                tasks.append(index.add_documents([seed], "id").task_uid)
+                tasks.append(index.delete_document(_SEED_ID).task_uid)
         return tasks
 
     # --- documents ---------------------------------------------------------------------------

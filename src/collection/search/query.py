@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from collection.errors import InvalidInput
 from collection.search.documents import ITEM_TEXT_FIELDS, PAGE_TEXT_FIELDS, telex_field
-from collection.search.vietnamese import canonical, decode_leak, has_diacritics, nfc, telex_terms
+from collection.search.vietnamese import (
+    canonical,
+    decode_leak,
+    fold,
+    has_diacritics,
+    nfc,
+    telex_terms,
+)
 
 # How much an exact-diacritic (Telex) match outweighs a folded one. Set on the relevance set in
 # search/relevance/: high enough that "hóa học" puts chemistry above "hòa bình" even when the
@@ -105,18 +113,41 @@ class Query:
     words: tuple[str, ...] = field(default=())
 
     @classmethod
-    def parse(cls, typed: str) -> Query:
+    def parse(cls, typed: str, long_forms: Mapping[tuple[str, ...], str] | None = None) -> Query:
         text = " ".join(nfc(typed).split())[:MAX_QUERY_CHARS]
         decoded = decode_leak(text)
-        plain = canonical(decoded or text)
+        written = canonical(decoded or text)
+        plain = shorten(written, long_forms or {})
         exact = telex_terms(plain) if has_diacritics(plain) else None
         return cls(
             typed=text,
             plain=plain,
             exact=exact or None,
             decoded_leak=decoded is not None,
-            words=tuple(plain.split()),
+            words=tuple(dict.fromkeys([*written.split(), *plain.split()])),  # mark both forms
         )
+
+
+def shorten(text: str, long_forms: Mapping[tuple[str, ...], str]) -> str:
+    """``text`` with each long form ("hội đồng nhân dân", with or without diacritics) as its
+    abbreviation ("hđnd", or "hdnd" when written without diacritics)."""
+    if not long_forms:
+        return text
+    words = text.split()
+    folded = [fold(w) for w in words]
+    out: list[str] = []
+    at = 0
+    while at < len(words):
+        for form, short in long_forms.items():
+            if tuple(folded[at : at + len(form)]) == form:
+                run = words[at : at + len(form)]
+                out.append(short if any(map(has_diacritics, run)) else fold(short))
+                at += len(form)
+                break
+        else:
+            out.append(words[at])
+            at += 1
+    return " ".join(out)
 
 
 def quote(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from collection.errors import InvalidInput
@@ -49,6 +50,7 @@ class Hit:
     place: str
     document_type: str
     access: str
+    status: str
     page_count: int
     snippet: str  # HTML: escaped text, query words in <mark>
     best_page: int | None
@@ -84,7 +86,7 @@ def search(
     per_page: int = 20,
     scope: Scope = Scope.PUBLIC,
 ) -> SearchResult:
-    query = Query.parse(q)
+    query = Query.parse(q, engine.long_forms)
     offset = (page - 1) * per_page
     if offset + per_page > MAX_WINDOW:
         raise InvalidInput(
@@ -230,6 +232,7 @@ def _hit(item: dict[str, Any], page: dict[str, Any] | None, count: int, query: Q
         place=item.get("place") or "",
         document_type=item.get("document_type") or "",
         access=item["access"],
+        status=item["status"],
         page_count=int(item.get("page_count") or 0),
         snippet=text,
         best_page=int(page["number"]) if page is not None else None,
@@ -274,9 +277,14 @@ def _ordered(counter: Counter[Any]) -> list[FacetValue]:
         FacetValue(value=value, count=count)
         for value, count in sorted(
             counter.items(),
-            key=lambda kv: (-kv[1], sort_key(kv[0]) if isinstance(kv[0], str) else kv[0]),
+            key=lambda kv: (-kv[1], _facet_key(kv[0]) if isinstance(kv[0], str) else kv[0]),
         )
     ]
+
+
+@lru_cache(maxsize=4096)  # the same few hundred places and subjects, on every search
+def _facet_key(value: str) -> str:
+    return sort_key(value)
 
 
 @dataclass
@@ -305,7 +313,7 @@ def search_item(
     scope: Scope = Scope.PUBLIC,
 ) -> ItemSearchResult:
     """The pages of one item that match, best first."""
-    query = Query.parse(q)
+    query = Query.parse(q, engine.long_forms)
     if not query.plain:
         return ItemSearchResult(item_id, query.typed, 0, page, per_page, [])
     offset = (page - 1) * per_page
@@ -344,7 +352,7 @@ class Suggestion:
 
 def suggest(engine: SearchEngine, *, q: str, scope: Scope = Scope.PUBLIC) -> list[Suggestion]:
     """Titles that complete what is being typed (prefix search on the last word)."""
-    query = Query.parse(q)
+    query = Query.parse(q, engine.long_forms)
     if not query.plain:
         return []
     result = engine.multi_search(
