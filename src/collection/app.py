@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +21,10 @@ from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
 from collection.ingest.routes import router as ingest_router
+from collection.points.service import PointDirectory
 from collection.search.routes import router as search_router
+from collection.stats.usage import UsageRecorder
+from collection.web.public import router as public_router
 from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
 from collection.web.templating import FRONTEND_DIR, templates
@@ -36,7 +41,17 @@ the session cookie set by `/api/v1/auth/login` and must echo the `kho_csrf` cook
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.usage.start()
+        try:
+            yield
+        finally:
+            app.state.usage.close()  # pending usage events are written
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Kho số Thanh Hóa",
         version=__version__,
         description=DESCRIPTION,
@@ -46,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = session_factory(settings.sqlalchemy_url)
+    app.state.points = PointDirectory(app.state.sessions)
+    app.state.usage = UsageRecorder(app.state.sessions)
 
     app.include_router(accounts_router)
     app.include_router(items_router)
@@ -53,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(iiif_router)
     app.include_router(web_router)
+    app.include_router(public_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["system"], summary="Health of DB, S3, Meilisearch and the queue")

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from collection.api.deps import AppSettings, DbSession, Viewer
+from collection.api.audience import Audience, CurrentAudience
+from collection.api.deps import AppSettings, DbSession
 from collection.catalogue.service import readable_item
 from collection.errors import NotFound, ObjectNotFound
 from collection.models import Access, ItemStatus, Page
@@ -25,10 +26,12 @@ _REGION = re.compile(r"^(full|\d{1,6},\d{1,6},\d{1,6},\d{1,6})$")
 _SIZE = re.compile(r"^(max|\d{1,6},\d{0,6}|\d{0,6},\d{1,6})$")
 
 
-def _page(session: DbSession, viewer: Viewer, page_id: str) -> tuple[Page, bool]:
+def _page(session: DbSession, audience: Audience, page_id: str) -> tuple[Page, bool]:
     """The page with tiles, and whether caches may share it (public material)."""
     item_id, number = (int(part) for part in page_id.split("-"))
-    item = readable_item(session=session, item_id=item_id, viewer=viewer)
+    item = readable_item(
+        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
+    )
     page = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
     if page is None or page.tiles_prefix is None:
         raise NotFound(
@@ -45,9 +48,13 @@ def _cache(shared: bool) -> str:
 
 @router.get("/{page_id}/info.json", summary="IIIF image information of a page (level 0)")
 def info(
-    page_id: PageId, request: Request, session: DbSession, settings: AppSettings, viewer: Viewer
+    page_id: PageId,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
 ) -> JSONResponse:
-    page, shared = _page(session, viewer, page_id)
+    page, shared = _page(session, audience, page_id)
     document = json.loads(store_for(settings).get_bytes(f"{page.tiles_prefix}info.json"))
     base = str(settings.public_url or request.base_url).rstrip("/")
     document["id"] = f"{base}/iiif/3/{page_id}"
@@ -71,9 +78,9 @@ def tile(
     name: str,
     session: DbSession,
     settings: AppSettings,
-    viewer: Viewer,
+    audience: CurrentAudience,
 ) -> Response:
-    page, shared = _page(session, viewer, page_id)
+    page, shared = _page(session, audience, page_id)
     if not (_REGION.match(region) and _SIZE.match(size) and rotation == "0"):
         raise NotFound("Không có ô ảnh này.", message_en="level 0: no such tile")
     if name != "default.jpg":

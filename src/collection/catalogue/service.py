@@ -106,14 +106,17 @@ def get_item(*, session: Session, item_id: int) -> Item:
     return item
 
 
-def readable_item(*, session: Session, item_id: int, viewer: User | None) -> Item:
-    """The item if ``viewer`` may read its pages and files; NotFound otherwise, so that a draft's
-    existence is not revealed. Staff read everything; the public reads published public items
-    (on-site items need the access-point check, which the public site adds)."""
+def readable_item(
+    *, session: Session, item_id: int, viewer: User | None, at_point: bool = False
+) -> Item:
+    """The item if its pages and files may be read; NotFound otherwise, so that a draft's
+    existence is not revealed. Staff read everything; the public reads published public items,
+    and published on-site items from a registered access point (``at_point``)."""
     item = session.get(Item, item_id)
     staff = viewer is not None and allows(viewer.role, Permission.VIEW_STAFF)
+    readable = {Access.PUBLIC, Access.ONSITE} if at_point else {Access.PUBLIC}
     if item is None or not (
-        staff or (item.status == ItemStatus.PUBLISHED and item.access == Access.PUBLIC)
+        staff or (item.status == ItemStatus.PUBLISHED and item.access in readable)
     ):
         raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
     return item

@@ -376,3 +376,27 @@ def suggest(engine: SearchEngine, *, q: str, scope: Scope = Scope.PUBLIC) -> lis
         )
         for h in result["hits"]
     ]
+
+
+def browse(engine: SearchEngine, *, facet: str, scope: Scope = Scope.PUBLIC) -> list[FacetValue]:
+    """Every value of one facet among the listed items, with counts, in Vietnamese alphabetical
+    (or numeric) order: the browse lists."""
+    if facet not in FACETS:
+        raise InvalidInput(f"Không duyệt được theo {facet!r}.", message_en=f"no facet {facet!r}")
+    result = engine.multi_search(
+        [
+            {
+                "indexUid": "items",
+                "q": "",
+                "filter": filter_for("items", Filters(), scope),
+                "limit": 0,
+                "facets": [facet],
+            }
+        ]
+    )["results"][0]
+    values = result.get("facetDistribution", {}).get(facet, {})
+    numeric = facet in ("collection_id", "decade")
+    return sorted(
+        (FacetValue(value=int(v) if numeric else v, count=c) for v, c in values.items()),
+        key=lambda f: f.value if isinstance(f.value, int) else _facet_key(f.value),
+    )

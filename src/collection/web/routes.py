@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from collection.accounts import service as accounts
 from collection.accounts.roles import Permission
 from collection.accounts.routes import login_user, set_login_cookies
-from collection.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, DbSession, Viewer, require
+from collection.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, DbSession, require
 from collection.errors import CollectionError
 from collection.models import IngestJob, Item, ItemStatus, JobState, User
 from collection.web import csrf
@@ -27,16 +27,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/staff"
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: DbSession, user: Viewer) -> Response:
-    published = session.scalar(
-        select(func.count()).select_from(Item).where(Item.status == ItemStatus.PUBLISHED)
-    )
-    return templates.TemplateResponse(
-        request, "home.html", {"published": published or 0, "user": user}
-    )
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -1,0 +1,1 @@
+"""Access points: who is asking, from the requester's IP range or a widget key."""

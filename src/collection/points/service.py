@@ -1,0 +1,176 @@
+"""Access points as the public site and the widget see them: which point a request comes from
+(its IP address in a point's ranges, or the widget key it carries), and managing points.
+
+Every page view and search asks, so the points are read once and kept for a few seconds per
+process (112 points today; a change made by staff is seen within ``ttl`` seconds)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from collection.db import utcnow
+from collection.errors import InvalidInput, NotFound
+from collection.models import AccessPoint, PointKind, PointLevel
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Point:
+    id: int
+    name: str
+    widget_key: str
+    allowed_origins: tuple[str, ...]
+    networks: tuple[Network, ...]
+
+
+class PointDirectory:
+    """The active access points, re-read from the database at most every ``ttl`` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = 10.0) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._read_at = -float("inf")
+        self._points: tuple[Point, ...] = ()
+
+    def _current(self) -> tuple[Point, ...]:
+        with self._lock:
+            if time.monotonic() - self._read_at > self._ttl:
+                with self._sessions() as session:
+                    rows = session.scalars(select(AccessPoint).where(AccessPoint.active))
+                    self._points = tuple(_point(row) for row in rows)
+                self._read_at = time.monotonic()
+            return self._points
+
+    def forget(self) -> None:
+        """Re-read on the next question (after a change made in this process)."""
+        with self._lock:
+            self._read_at = -float("inf")
+
+    def for_ip(self, address: str | None) -> Point | None:
+        """The point whose IP ranges hold ``address`` (the narrowest range wins)."""
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return None
+        matches = [
+            (network.prefixlen, point)
+            for point in self._current()
+            for network in point.networks
+            if ip.version == network.version and ip in network
+        ]
+        return max(matches, key=lambda m: m[0])[1] if matches else None
+
+    def for_key(self, key: str) -> Point | None:
+        """The active point with this widget key (a rotated-out or revoked key finds none)."""
+        for point in self._current():
+            if key and secrets.compare_digest(point.widget_key, key):
+                return point
+        return None
+
+
+def _point(row: AccessPoint) -> Point:
+    networks = []
+    for cidr in row.ip_ranges or ():
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue  # checked when saved; an old bad value must not break every request
+    return Point(
+        id=row.id,
+        name=row.name,
+        widget_key=row.widget_key,
+        allowed_origins=tuple(row.allowed_origins or ()),
+        networks=tuple(networks),
+    )
+
+
+def new_widget_key() -> str:
+    return "w_" + secrets.token_urlsafe(24)
+
+
+def checked_ranges(ranges: Sequence[str]) -> list[str]:
+    """IP ranges as CIDR (a lone address becomes a /32 or /128); InvalidInput if any is not."""
+    cleaned, bad = [], []
+    for value in ranges:
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            cleaned.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            bad.append(value)
+    if bad:
+        raise InvalidInput(
+            "Dải địa chỉ IP không hợp lệ: " + ", ".join(bad) + " (ví dụ đúng: 113.160.12.0/24).",
+            message_en=f"invalid IP ranges: {bad}",
+        )
+    return cleaned
+
+
+def checked_origins(origins: Sequence[str]) -> list[str]:
+    """Web origins as scheme://host[:port], without a path; InvalidInput if any is not."""
+    cleaned, bad = [], []
+    for value in origins:
+        value = value.strip().rstrip("/")
+        if not value:
+            continue
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest or " " in rest:
+            bad.append(value)
+        else:
+            cleaned.append(f"{scheme}://{rest.lower()}")
+    if bad:
+        raise InvalidInput(
+            "Địa chỉ trang web không hợp lệ: "
+            + ", ".join(bad)
+            + " (ví dụ đúng: https://thuvien.thanhhoa.gov.vn).",
+            message_en=f"invalid origins: {bad}",
+        )
+    return cleaned
+
+
+def create_point(
+    *,
+    session: Session,
+    name: str,
+    kind: PointKind,
+    level: PointLevel,
+    district: str = "",
+    allowed_origins: Sequence[str] = (),
+    ip_ranges: Sequence[str] = (),
+) -> AccessPoint:
+    if not name.strip():
+        raise InvalidInput("Cần nhập tên điểm truy cập.", message_en="a point needs a name")
+    point = AccessPoint(
+        name=name.strip(),
+        kind=kind,
+        level=level,
+        district=district.strip(),
+        widget_key=new_widget_key(),
+        allowed_origins=checked_origins(allowed_origins),
+        ip_ranges=checked_ranges(ip_ranges),
+    )
+    session.add(point)
+    session.flush()
+    return point
+
+
+def rotate_key(*, session: Session, point_id: int, at: datetime | None = None) -> AccessPoint:
+    """A new widget key; the old one stops working at once."""
+    point = session.get(AccessPoint, point_id)
+    if point is None:
+        raise NotFound(f"Không có điểm truy cập số {point_id}.", message_en=f"no point {point_id}")
+    point.widget_key = new_widget_key()
+    point.widget_key_rotated_at = at or utcnow()
+    return point

@@ -1,0 +1,1 @@
+"""Usage events and (later) the yearly report."""

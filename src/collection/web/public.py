@@ -1,0 +1,493 @@
+"""The public site for citizens: home, search results, item pages with the page viewer,
+collections and browse lists. Server-rendered and complete without JavaScript; usage events are
+recorded here (search, item view, page view, download)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+
+from collection.api.audience import Audience, CurrentAudience, audience_for, points, usage
+from collection.api.deps import AppSettings, DbSession
+from collection.catalogue import reading as books
+from collection.errors import NotFound, ObjectNotFound, SearchUnavailable
+from collection.models import Access, ItemStatus, UsageKind
+from collection.search import meili, searching
+from collection.search.query import MAX_WINDOW, Filters, Sort
+from collection.search.vietnamese import fold, has_diacritics
+from collection.storage import store_for
+from collection.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 20
+PAGE_STRIP = 7  # page numbers shown around the current one in the viewer
+
+# URL parameter → (filter field, label): the same names as the JSON API.
+FACET_PARAMS = {
+    "collection": ("collection_id", "Bộ sưu tập"),
+    "type": ("document_type", "Loại tài liệu"),
+    "place": ("place", "Địa danh"),
+    "decade": ("decade", "Thập niên"),
+    "language": ("language", "Ngôn ngữ"),
+    "subject": ("subject", "Chủ đề"),
+}
+BROWSE = {  # /duyet/<slug>
+    "dia-danh": ("place", "Địa danh"),
+    "chu-de": ("subject", "Chủ đề"),
+    "thap-nien": ("decade", "Thập niên"),
+    "loai-tai-lieu": ("document_type", "Loại tài liệu"),
+}
+SORTS = [
+    (Sort.RELEVANCE, "Phù hợp nhất"),
+    (Sort.NEWEST, "Mới nhất"),
+    (Sort.OLDEST, "Cũ nhất"),
+    (Sort.TITLE, "Nhan đề A–Z"),
+]
+ListParam = Annotated[list[str] | None, Query()]
+IntListParam = Annotated[list[int] | None, Query()]
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _value_label(field: str, value: Any, collections: dict[int, str]) -> str:
+    if field == "collection_id":
+        return collections.get(int(value), f"Bộ sưu tập {value}")
+    if field == "decade":
+        return f"Thập niên {value}"
+    if field == "language":
+        return books.language_name(str(value))
+    return str(value)
+
+
+def _collection_titles(session: DbSession) -> dict[int, str]:
+    return {card.id: card.title for card in books.collections(session)}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: DbSession, audience: CurrentAudience) -> Response:
+    newest = books.newest(session)
+    return _page(
+        request,
+        "home.html",
+        {
+            "user": audience.user,
+            "published": books.published_count(session),
+            "collections": books.collections(session),
+            "newest": newest,
+            "covers": books.thumbnails(session, [i.id for i in newest]),
+            "browse": BROWSE,
+        },
+    )
+
+
+@router.get("/tim-kiem", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    collection: IntListParam = None,
+    type: ListParam = None,
+    place: ListParam = None,
+    decade: IntListParam = None,
+    language: ListParam = None,
+    subject: ListParam = None,
+    sort: Sort = Sort.RELEVANCE,
+    page: Annotated[int, Query(ge=1, le=MAX_WINDOW // PER_PAGE)] = 1,
+) -> Response:
+    chosen: dict[str, list[Any]] = {
+        "collection": collection or [],
+        "type": type or [],
+        "place": place or [],
+        "decade": decade or [],
+        "language": language or [],
+        "subject": subject or [],
+    }
+    filters = Filters.checked(
+        **{FACET_PARAMS[name][0]: tuple(values) for name, values in chosen.items()}
+    )
+    context: dict[str, Any] = {
+        "user": audience.user,
+        "q": q[:200],
+        "sort": sort,
+        "sorts": SORTS,
+        "chosen": chosen,
+        "result": None,
+        "unavailable": False,
+    }
+    try:
+        result = searching.search(
+            meili.ready_engine(settings),
+            q=q,
+            filters=filters,
+            sort=sort,
+            page=page,
+            per_page=PER_PAGE,
+            scope=audience.scope,
+        )
+    except SearchUnavailable:
+        context["unavailable"] = True
+        return _page(request, "search.html", context, status=503)
+    if q.strip() or filters.active():
+        usage(request).record(UsageKind.SEARCH, audience.visitor, query=result.query)
+    titles = _collection_titles(session)
+    params = _params(q, chosen, sort)
+    context |= {
+        "result": result,
+        "facets": _facets(result, chosen, params, titles),
+        "active": [
+            (
+                FACET_PARAMS[name][1],
+                _value_label(FACET_PARAMS[name][0], v, titles),
+                _toggle(params, name, v),
+            )
+            for name, values in chosen.items()
+            for v in values
+        ],
+        "sort_links": [(s, label, _with(params, sort=s.value, page=None)) for s, label in SORTS],
+        "pages": _pagination(params, page, result.total),
+        "other_form": _other_form(result),
+        "covers": books.thumbnails(session, [hit.id for hit in result.hits]),
+    }
+    return _page(request, "search.html", context)
+
+
+def _params(q: str, chosen: dict[str, list[Any]], sort: Sort) -> list[tuple[str, str]]:
+    params = [("q", q)] if q else []
+    params += [(name, str(v)) for name, values in chosen.items() for v in values]
+    if sort != Sort.RELEVANCE:
+        params.append(("sort", sort.value))
+    return params
+
+
+def _url(params: list[tuple[str, str]], path: str = "/tim-kiem") -> str:
+    return path + ("?" + urlencode(params) if params else "")
+
+
+def _with(params: list[tuple[str, str]], path: str = "/tim-kiem", **changes: str | None) -> str:
+    kept = [(k, v) for k, v in params if k not in changes]
+    kept += [(k, v) for k, v in changes.items() if v is not None]
+    return _url(kept, path)
+
+
+def _toggle(params: list[tuple[str, str]], name: str, value: Any) -> str:
+    """The URL with this filter value switched on or off (back to the first page)."""
+    pair = (name, str(value))
+    kept = [p for p in params if p != pair and p[0] != "page"]
+    return _url(kept if pair in params else [*kept, pair])
+
+
+def _facets(
+    result: searching.SearchResult,
+    chosen: dict[str, list[Any]],
+    params: list[tuple[str, str]],
+    titles: dict[int, str],
+) -> list[dict[str, Any]]:
+    groups = []
+    for name, (field, label) in FACET_PARAMS.items():
+        values = result.facets.get(field, [])
+        if not values:
+            continue
+        groups.append(
+            {
+                "name": name,
+                "label": label,
+                "values": [
+                    {
+                        "label": _value_label(field, v.value, titles),
+                        "count": v.count,
+                        "href": _toggle(params, name, v.value),
+                        "active": str(v.value) in {str(c) for c in chosen[name]},
+                    }
+                    for v in values[:12]
+                ],
+            }
+        )
+    return groups
+
+
+def _pagination(
+    params: list[tuple[str, str]], page: int, total: int, path: str = "/tim-kiem"
+) -> dict[str, Any]:
+    last = max(1, min((total + PER_PAGE - 1) // PER_PAGE, MAX_WINDOW // PER_PAGE))
+    numbers = sorted({1, last, *range(max(1, page - 2), min(last, page + 2) + 1)})
+
+    def to(n: int) -> str:
+        return _with(params, path, page=str(n) if n > 1 else None)
+
+    return {
+        "current": page,
+        "last": last,
+        "prev": to(page - 1) if page > 1 else None,
+        "next": to(page + 1) if page < last else None,
+        "numbers": [(n, to(n)) for n in numbers],
+    }
+
+
+def _other_form(result: searching.SearchResult) -> tuple[str, str] | None:
+    """For a search that found nothing: the same words without diacritics (or a hint)."""
+    if result.total or not result.searched:
+        return None
+    if has_diacritics(result.searched):
+        plain = fold(result.searched)
+        return plain, "/tim-kiem?" + urlencode({"q": plain})
+    return None
+
+
+@router.get("/tai-lieu/{item_id}", response_class=HTMLResponse)
+def item_page(
+    item_id: int,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+    trang: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    w: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    seen = books.reading(
+        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
+    )
+    who = _counted(request, settings, audience, w)
+    usage(request).record(UsageKind.ITEM_VIEW, who.visitor, item_id=item_id)
+    number = min(trang, max(seen.page_count, 1))
+    page = None
+    if seen.readable and seen.page_count:
+        page = books.page_of(session=session, item_id=item_id, number=number)
+        usage(request).record(UsageKind.PAGE_VIEW, who.visitor, item_id=item_id, page_number=number)
+    inside = None
+    inside_error = False
+    if q.strip() and seen.readable:
+        try:
+            inside = searching.search_item(
+                meili.ready_engine(settings),
+                item_id=item_id,
+                q=q,
+                per_page=100,
+                scope=audience.scope,
+            )
+        except SearchUnavailable:
+            inside_error = True
+    base = str(settings.public_url or request.base_url).rstrip("/")
+    url = f"{base}/tai-lieu/{item_id}"
+    strip_from = max(1, min(number - PAGE_STRIP // 2, seen.page_count - PAGE_STRIP + 1))
+    return _page(
+        request,
+        "item.html",
+        {
+            "user": audience.user,
+            "seen": seen,
+            "item": seen.item,
+            "page": page,
+            "number": number,
+            "strip": list(range(strip_from, min(seen.page_count, strip_from + PAGE_STRIP - 1) + 1)),
+            "q": q[:200],
+            "inside": inside,
+            "inside_error": inside_error,
+            "url": url,
+            "citation": seen.citation(url, date.today()),
+            "onsite_only": seen.item.access == Access.ONSITE and not seen.readable,
+            "draft": seen.item.status != ItemStatus.PUBLISHED,
+            "w": w if w and points(request).for_key(w) else None,
+        },
+    )
+
+
+def _counted(
+    request: Request, settings: AppSettings, audience: Audience, key: str | None
+) -> Audience:
+    """Views that came through a point's widget link are counted for that point."""
+    point = points(request).for_key(key) if key else None
+    return audience_for(request, settings, audience.user, point) if point else audience
+
+
+def _readable_page(session: DbSession, audience: Audience, item_id: int, number: int) -> Any:
+    seen = books.reading(
+        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
+    )
+    if not seen.readable:
+        raise NotFound(
+            "Trang này chỉ đọc được tại các điểm truy cập của thư viện.",
+            message_en="on-site material: readable at registered access points only",
+        )
+    return seen, books.page_of(session=session, item_id=item_id, number=number)
+
+
+@router.get("/tai-lieu/{item_id}/trang/{number}")
+def page_json(
+    item_id: int,
+    number: int,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+    w: Annotated[str | None, Query(max_length=100)] = None,
+) -> JSONResponse:
+    """One page for the viewer's script: its image address and text."""
+    seen, page = _readable_page(session, audience, item_id, number)
+    who = _counted(request, settings, audience, w)
+    usage(request).record(UsageKind.PAGE_VIEW, who.visitor, item_id=item_id, page_number=number)
+    return JSONResponse(
+        {
+            "number": page.number,
+            "of": seen.page_count,
+            "image": f"/tai-lieu/{item_id}/trang/{number}/anh" if page.image_key else None,
+            "width": page.width,
+            "height": page.height,
+            "text": page.effective_text,
+        },
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+PLACEHOLDER = """<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800" viewBox="0 0 600 800">
+<rect width="600" height="800" fill="#f1ede6"/><text x="300" y="400" font-family="sans-serif"
+font-size="28" text-anchor="middle" fill="#5b6673">Chưa có ảnh trang này</text></svg>"""
+
+
+@router.get("/tai-lieu/{item_id}/trang/{number}/{size}")
+def page_image(
+    item_id: int,
+    number: int,
+    size: str,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+) -> Response:
+    """The page image (``anh``) or its thumbnail (``anh-nho``); a placeholder when it is missing."""
+    if size not in ("anh", "anh-nho"):
+        raise NotFound("Không tìm thấy trang này.", message_en="no such page")
+    seen, page = _readable_page(session, audience, item_id, number)
+    key = page.image_key if size == "anh" else page.thumbnail_key
+    shared = seen.item.status == ItemStatus.PUBLISHED and seen.item.access == Access.PUBLIC
+    try:
+        if key is None:
+            raise ObjectNotFound(message_en="no image yet")
+        data = store_for(settings).get_bytes(key)
+    except ObjectNotFound:
+        return Response(
+            PLACEHOLDER, media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+        )
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "public, max-age=86400" if shared else "private, max-age=300"},
+    )
+
+
+@router.get("/tai-lieu/{item_id}/tep/{file_id}")
+def download(
+    item_id: int,
+    file_id: int,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+) -> Response:
+    seen = books.reading(
+        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
+    )
+    if not seen.readable:
+        raise NotFound(
+            "Tệp này chỉ tải được tại các điểm truy cập của thư viện.",
+            message_en="on-site material: downloadable at registered access points only",
+        )
+    stored = books.file_of(session=session, item_id=item_id, file_id=file_id)
+    chunks = store_for(settings).open_stream(stored.storage_key)
+    usage(request).record(UsageKind.DOWNLOAD, audience.visitor, item_id=item_id)
+    name = stored.original_name or f"tai-lieu-{item_id}"
+    if stored.role == "searchable_pdf":
+        name = f"tai-lieu-{item_id}-co-the-tim-kiem.pdf"
+    return StreamingResponse(
+        chunks,
+        media_type=stored.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Content-Length": str(stored.size),
+        },
+    )
+
+
+@router.get("/bo-suu-tap", response_class=HTMLResponse)
+def collections_page(request: Request, session: DbSession, audience: CurrentAudience) -> Response:
+    return _page(
+        request,
+        "collections.html",
+        {"user": audience.user, "collections": books.collections(session)},
+    )
+
+
+@router.get("/bo-suu-tap/{collection_id}", response_class=HTMLResponse)
+def collection_page(
+    collection_id: int,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+    page: Annotated[int, Query(ge=1, le=MAX_WINDOW // PER_PAGE)] = 1,
+) -> Response:
+    found = books.collection(session, collection_id)
+    result = searching.search(
+        meili.ready_engine(settings),
+        q="",
+        filters=Filters(collection_id=(collection_id,)),
+        sort=Sort.TITLE,
+        page=page,
+        per_page=PER_PAGE,
+        scope=audience.scope,
+    )
+    params = [("collection", str(collection_id)), ("sort", "title")]
+    return _page(
+        request,
+        "collection.html",
+        {
+            "user": audience.user,
+            "collection": found,
+            "result": result,
+            "covers": books.thumbnails(session, [hit.id for hit in result.hits]),
+            "pages": _pagination([], page, result.total, f"/bo-suu-tap/{collection_id}"),
+            "search_url": _url(params),
+        },
+    )
+
+
+@router.get("/duyet", response_class=HTMLResponse)
+def browse_index(request: Request, audience: CurrentAudience) -> Response:
+    return _page(request, "browse.html", {"user": audience.user, "browse": BROWSE, "facet": None})
+
+
+@router.get("/duyet/{slug}", response_class=HTMLResponse)
+def browse_page(
+    slug: str,
+    request: Request,
+    settings: AppSettings,
+    session: DbSession,
+    audience: CurrentAudience,
+) -> Response:
+    if slug not in BROWSE:
+        raise NotFound("Không có danh mục duyệt này.", message_en=f"no browse list {slug!r}")
+    field, label = BROWSE[slug]
+    param = next(name for name, (f, _) in FACET_PARAMS.items() if f == field)
+    titles = _collection_titles(session)
+    values = searching.browse(meili.ready_engine(settings), facet=field, scope=audience.scope)
+    return _page(
+        request,
+        "browse.html",
+        {
+            "user": audience.user,
+            "browse": BROWSE,
+            "facet": label,
+            "slug": slug,
+            "values": [
+                (_value_label(field, v.value, titles), v.count, _url([(param, str(v.value))]))
+                for v in values
+            ],
+        },
+    )
