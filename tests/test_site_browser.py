@@ -1,0 +1,220 @@
+"""The public site in a real browser (Debian's Chromium through Playwright), as a citizen at an
+old public PC would use it: search with and without JavaScript, facets, the item viewer and
+search inside an item, an on-site item from inside and outside an access point. Screenshots of
+each main page go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect
+
+from collection.app import create_app
+from collection.config import Settings
+from collection.db import session_scope
+from collection.ingest.pipeline import run_job
+from collection.models import AccessPoint, Collection, PointKind, PointLevel
+from collection.points.service import create_point
+from collection.stack import free_port
+from tests.helpers import Api, add_pages, new_item, run_search_tasks, upload
+from tests.material import born_digital_pdf
+from tests.test_browser import CHROMIUM, VIEWPORT, ConsoleErrors, browser, shot
+
+__all__ = ["browser"]  # the module-scoped fixture, shared with test_browser
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+CHROME_109 = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/109.0.0.0 Safari/537.36"
+)
+
+
+@dataclass
+class Live:
+    url: str
+    app: FastAPI
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[Live]:
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-site-test", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.1)
+    try:
+        yield Live(url, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def corpus(settings: Settings, api: Api) -> dict[str, Any]:
+    with session_scope(settings.sqlalchemy_url) as session:
+        books = Collection(slug="sach-dia-chi", title="Sách địa chí")
+        session.add(books)
+        session.flush()
+        collection_id = books.id
+    ids: dict[str, Any] = {"collection": collection_id}
+    ids["book"] = new_item(
+        api, title="Văn hóa Đông Sơn bên dòng sông Mã", collection_id=collection_id,
+        place="Đông Sơn", document_type="Sách", date="1972", creator="Nguyễn Văn A",
+        subject=["Khảo cổ"], language=["vi"], description="Trống đồng và <b>làng cổ</b>.",
+    )  # fmt: skip
+    pages = [
+        "Lời nói đầu. Cuốn sách kể về vùng đất xứ Thanh.",
+        "Chương 1. Trống đồng Đông Sơn được tìm thấy bên bờ sông Mã năm 1924.",
+        "Chương 2. Làng cổ Đông Sơn và nghề đúc đồng <script>alert(1)</script>.",
+    ]
+    uploaded = upload(api, ids["book"], "van-hoa.pdf", born_digital_pdf(pages))
+    assert uploaded.status_code == 202, uploaded.text
+    run_job(uploaded.json()["job_id"], settings=settings)  # what a worker does
+    ids["photo"] = new_item(
+        api, title="Ảnh chợ Phủ Thanh Hóa", collection_id=collection_id, place="Thành phố Thanh Hóa",
+        document_type="Ảnh", date="1930",
+    )  # fmt: skip
+    ids["onsite"] = new_item(
+        api, title="Gia phả họ Lê làng Đông Sơn", access="onsite", place="Đông Sơn",
+        document_type="Gia phả",
+    )  # fmt: skip
+    add_pages(settings, ids["onsite"], ["Phả hệ đời thứ nhất: cụ Lê Văn Bình."])
+    run_search_tasks(settings)
+    return ids
+
+
+@pytest.fixture
+def citizen(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN", user_agent=CHROME_109)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def no_js(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport=VIEWPORT, locale="vi-VN", user_agent=CHROME_109, java_script_enabled=False
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_search_without_javascript(no_js: Page, live: Live, corpus: dict[str, Any]) -> None:
+    page = no_js
+    page.goto(f"{live.url}/")
+    shot(page, "site-home.png")
+    page.get_by_label("Tìm trong").fill("trong dong")
+    page.get_by_role("button", name="Tìm kiếm").click()
+    expect(page.get_by_label("Tìm tài liệu")).to_have_value("trong dong")
+    hit = page.locator(".hit").first
+    expect(hit.locator("h3")).to_contain_text("Văn hóa Đông Sơn")
+    expect(hit.locator(".snippet mark").first).to_have_text("Trống")
+    expect(hit.get_by_text("1 trang khớp")).to_be_visible()
+    shot(page, "site-results.png")
+    # Facets narrow: the place facet.
+    page.get_by_role("complementary").get_by_role("link", name="Đông Sơn").click()
+    expect(page.get_by_text("Đang lọc:")).to_be_visible()
+    expect(page.locator(".hit")).to_have_count(1)
+    page.get_by_role("link", name="Bỏ lọc Địa danh: Đông Sơn").click()
+    expect(page.get_by_text("Đang lọc:")).to_have_count(0)
+
+
+def test_search_as_you_type_and_the_viewer(
+    citizen: Page, live: Live, corpus: dict[str, Any]
+) -> None:
+    errors = ConsoleErrors()
+    errors.watch(citizen)
+    page = citizen
+    page.goto(f"{live.url}/tim-kiem")
+    page.get_by_label("Tìm tài liệu").press_sequentially("sông Mã", delay=30)
+    expect(page.locator(".hit").first.locator("h3")).to_contain_text("sông Mã")
+    expect(page).to_have_url(f"{live.url}/tim-kiem?q=s%C3%B4ng+M%C3%A3")
+    page.locator(".hit h3 a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Văn hóa Đông Sơn bên dòng sông Mã")
+    expect(page.locator("dl.dc")).to_contain_text("Nguyễn Văn A")
+    expect(page.locator("dl.dc")).to_contain_text("Trống đồng và <b>làng cổ</b>.")
+    image = page.locator("#page-img")
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("img => img.naturalWidth") > 100
+    # The hit opens its best page; the viewer turns pages without reloading.
+    expect(page.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
+    expect(page).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}?trang=2")
+    shot(page, "site-item.png")
+    page.get_by_role("link", name="‹ Trang trước").click()
+    expect(page.locator("#page-text")).to_contain_text("Lời nói đầu")
+    expect(page).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}?trang=1")
+    page.get_by_role("link", name="Trang sau ›").click()
+    expect(page.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
+    page.locator("#page-text").focus()
+    page.keyboard.press("ArrowRight")  # the arrow keys turn pages too
+    expect(page.locator("#page-text")).to_contain_text("<script>alert(1)</script>")
+    page.get_by_role("button", name="Phóng to").click()
+    # Search inside the item jumps to the matching page.
+    page.get_by_label("Từ cần tìm trong tài liệu").fill("trống đồng")
+    page.get_by_label("Từ cần tìm trong tài liệu").press("Enter")
+    expect(page.locator(".inside-hits li")).to_have_count(1)
+    expect(page.locator(".inside-hits mark").first).to_have_text("Trống")
+    page.locator(".inside-hits a").first.click()
+    expect(page.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
+    shot(page, "site-item-inside.png")
+    downloads = page.locator("a[download]")
+    expect(downloads.first).to_contain_text("van-hoa.pdf")
+    assert errors.messages == []
+
+
+def test_onsite_item_inside_and_outside_a_point(
+    citizen: Page, live: Live, corpus: dict[str, Any], settings: Settings
+) -> None:
+    url = f"{live.url}/tai-lieu/{corpus['onsite']}"
+    citizen.goto(url)
+    expect(citizen.locator(".notice")).to_contain_text("chỉ đọc được tại các thư viện")
+    expect(citizen.get_by_text("Phả hệ đời thứ nhất")).to_have_count(0)
+    shot(citizen, "site-onsite-outside.png")
+    with session_scope(settings.sqlalchemy_url) as session:  # this PC becomes a point's
+        create_point(
+            session=session, name="Thư viện tỉnh", kind=PointKind.TVCC,
+            level=PointLevel.PROVINCE, ip_ranges=["127.0.0.0/8"],
+        )  # fmt: skip
+    live.app.state.points.forget()
+    citizen.goto(url)
+    expect(citizen.locator("#page-text")).to_contain_text("Phả hệ đời thứ nhất")
+    expect(citizen.locator(".notice")).to_have_count(0)
+    shot(citizen, "site-onsite-inside.png")
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert session.query(AccessPoint).count() == 1
+
+
+def test_unknown_item_and_browse_pages(citizen: Page, live: Live, corpus: dict[str, Any]) -> None:
+    response = citizen.goto(f"{live.url}/tai-lieu/987654")
+    assert response is not None and response.status == 404
+    expect(citizen.get_by_role("heading", level=1)).to_have_text("Không tìm thấy")
+    shot(citizen, "site-404.png")
+    citizen.goto(f"{live.url}/duyet/dia-danh")
+    links = citizen.locator(".browse-list a")
+    expect(links).to_have_text(["Đông Sơn", "Thành phố Thanh Hóa"])
+    shot(citizen, "site-browse.png")
+    citizen.goto(f"{live.url}/bo-suu-tap/{corpus['collection']}")
+    expect(citizen.locator(".hit h3")).to_have_text(
+        ["Ảnh chợ Phủ Thanh Hóa", "Văn hóa Đông Sơn bên dòng sông Mã"]
+    )
+    shot(citizen, "site-collection.png")
