@@ -16,6 +16,7 @@ from collection import __version__, health
 from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
 from collection.api.iiif import router as iiif_router
+from collection.api.widget import router as widget_router
 from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(search_router)
     app.include_router(iiif_router)
+    app.include_router(widget_router)
     app.include_router(web_router)
     app.include_router(public_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         5, ge=1, le=100, description="Wrong passwords in a row before login is slowed down."
     )
+    widget_searches_per_minute: int = Field(
+        120,
+        ge=1,
+        le=100_000,
+        description="Searches one access point's widget key may make a minute (per web worker).",
+    )
 
     # --- data --------------------------------------------------------------------------------
     var_dir: Path = Field(

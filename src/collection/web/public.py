@@ -101,6 +101,7 @@ def search_page(
     subject: ListParam = None,
     sort: Sort = Sort.RELEVANCE,
     page: Annotated[int, Query(ge=1, le=MAX_WINDOW // PER_PAGE)] = 1,
+    w: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     chosen: dict[str, list[Any]] = {
         "collection": collection or [],
@@ -136,7 +137,8 @@ def search_page(
         context["unavailable"] = True
         return _page(request, "search.html", context, status=503)
     if q.strip() or filters.active():
-        usage(request).record(UsageKind.SEARCH, audience.visitor, query=result.query)
+        who = _counted(request, settings, audience, w)  # "all results" from a point's widget
+        usage(request).record(UsageKind.SEARCH, who.visitor, query=result.query)
     titles = _collection_titles(session)
     params = _params(q, chosen, sort)
     context |= {
