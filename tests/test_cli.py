@@ -151,3 +151,36 @@ def test_serve_starts_and_answers(settings: Settings, tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_point_commands_give_a_working_widget_key(settings: Settings, client: TestClient) -> None:
+    env = env_for(settings, COLLECTION_PUBLIC_URL="https://kho.thuvien.vn")
+    created = run(
+        [
+            "point", "create", "Bưu điện văn hóa xã Hoằng Phụ", "--kind", "bdvhx",
+            "--district", "Hoằng Hóa", "--origin", "https://hoangphu.vn",
+            "--ip-range", "14.160.5.0/24",
+        ],
+        env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.split("key: ")[1].split()[0]
+    assert f'<script src="https://kho.thuvien.vn/widget.js" data-point="{key}" async>' in (
+        created.stdout
+    )
+    assert "<iframe" in created.stdout
+    search = {"key": key, "q": "Hoằng Hóa"}
+    allowed = client.get(
+        "/api/v1/widget/search", params=search, headers={"Origin": "https://hoangphu.vn"}
+    )
+    assert allowed.status_code == 200, allowed.text
+    rotated = run(["point", "rotate-key", "1"], env)
+    assert rotated.returncode == 0 and key not in rotated.stdout
+    client.app.state.points.forget()  # type: ignore[attr-defined]
+    refused = client.get(
+        "/api/v1/widget/search", params=search, headers={"Origin": "https://hoangphu.vn"}
+    )
+    assert refused.status_code == 401
+    bad = run(["point", "create", "Sai dải IP", "--ip-range", "300.1.1.1/24"], env)
+    assert bad.returncode != 0 and "Dải địa chỉ IP không hợp lệ" in bad.stderr
+    assert "Traceback" not in bad.stderr

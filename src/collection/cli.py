@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
-from collection.config import get_settings
+from collection.config import Settings, get_settings
 from collection.errors import CollectionError
 
 app = typer.Typer(
@@ -27,9 +27,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
+point_app = typer.Typer(
+    help="Access points (libraries, post-office culture points).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(point_app, name="point")
 
 
 def say(message: str) -> None:
@@ -250,6 +254,68 @@ def user_create(
     say(f"Đã tạo tài khoản {created} ({chosen.label}).")
     if generated:
         typer.echo(password)
+
+
+@point_app.command("create")
+def point_create(
+    name: str,
+    kind: Annotated[str, typer.Option(help="tvcc (public library) | bdvhx (post office)")] = "tvcc",
+    level: Annotated[str, typer.Option(help="province | district | commune")] = "commune",
+    district: Annotated[str, typer.Option(help="District (huyện) in Thanh Hóa.")] = "",
+    origin: Annotated[
+        list[str] | None, typer.Option(help="A site allowed to embed the widget (repeatable).")
+    ] = None,
+    ip_range: Annotated[
+        list[str] | None, typer.Option(help="The point's IP range, CIDR (repeatable).")
+    ] = None,
+) -> None:
+    """Register an access point and print its widget key and the snippets to paste."""
+    from collection import migrate
+    from collection.db import session_scope
+    from collection.models import PointKind, PointLevel
+    from collection.points.service import create_point
+
+    try:
+        chosen_kind, chosen_level = PointKind(kind), PointLevel(level)
+    except ValueError:
+        fail("Loại hoặc cấp không hợp lệ: loại tvcc|bdvhx, cấp province|district|commune.")
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    with session_scope(settings.sqlalchemy_url) as session:
+        point = create_point(
+            session=session,
+            name=name,
+            kind=chosen_kind,
+            level=chosen_level,
+            district=district,
+            allowed_origins=origin or [],
+            ip_ranges=ip_range or [],
+        )
+        point_id, key = point.id, point.widget_key
+    say(f"Đã tạo điểm truy cập số {point_id}: {name}.")
+    _print_snippets(settings, key)
+
+
+@point_app.command("rotate-key")
+def point_rotate_key(point_id: int) -> None:
+    """Give a point a new widget key (the old one stops working) and print the new snippets."""
+    from collection.db import session_scope
+    from collection.points.service import rotate_key
+
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as session:
+        key = rotate_key(session=session, point_id=point_id).widget_key
+    say(f"Đã đổi khóa của điểm truy cập số {point_id}.")
+    _print_snippets(settings, key)
+
+
+def _print_snippets(settings: Settings, key: str) -> None:
+    from collection.points.widget import embed_snippets
+
+    snippets = embed_snippets(base_url=settings.base_url, widget_key=key)
+    typer.echo(f"Khóa / key: {key}")
+    typer.echo(f"Dán vào trang / paste into the site:\n{snippets.script}")
+    typer.echo(f"Hoặc / or, where scripts are not allowed:\n{snippets.iframe}")
 
 
 @token_app.command("create")
