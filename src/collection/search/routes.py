@@ -1,18 +1,20 @@
 """The search API: search, search inside an item, autocomplete. Anyone may call these and they
-only ever return what the public may see; the staff search sees everything."""
+only ever return what the public may see (the text of on-site items too when the caller is at an
+access point); the staff search sees everything."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
 from collection.accounts.roles import Permission
+from collection.api.audience import AnonymousAudience, usage
 from collection.api.deps import AppSettings, require
 from collection.config import Settings
-from collection.models import User
+from collection.models import UsageKind, User
 from collection.search import meili, searching
 from collection.search.query import MAX_QUERY_CHARS, Filters, Scope, Sort
 
@@ -138,8 +140,16 @@ class SearchParams:
 
 
 @router.get("/search", response_model=SearchOut, summary="Search the collection")
-def search(settings: AppSettings, params: Annotated[SearchParams, Depends()]) -> Response:
-    return _json(_SEARCH, params.run(settings, Scope.PUBLIC))
+def search(
+    request: Request,
+    settings: AppSettings,
+    params: Annotated[SearchParams, Depends()],
+    audience: AnonymousAudience,
+) -> Response:
+    result = params.run(settings, audience.scope)
+    if params.q.strip():
+        usage(request).record(UsageKind.SEARCH, audience.visitor, query=result.query)
+    return _json(_SEARCH, result)
 
 
 @router.get(
@@ -163,6 +173,7 @@ def staff_search(
 def search_item(
     item_id: int,
     settings: AppSettings,
+    audience: AnonymousAudience,
     q: Q = "",
     page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -173,7 +184,7 @@ def search_item(
         q=q,
         page=page,
         per_page=per_page,
-        scope=Scope.PUBLIC,
+        scope=audience.scope,
     )
     return _json(_ITEM_SEARCH, result)
 
