@@ -248,3 +248,20 @@ def test_meilisearch_down_breaks_search_only(
     run_search_tasks(settings)
     found = api("GET", "/api/v1/search", params={"q": "chieu coi"}).json()
     assert [hit["id"] for hit in found["hits"]] == [changed]
+
+
+def test_the_site_in_english(client: TestClient, site: dict[str, Any]) -> None:
+    switched = client.get("/ngon-ngu/en", params={"next": "/tim-kiem?q=song+ma"})
+    assert switched.url.path == "/tim-kiem" and '<html lang="en">' in switched.text
+    html = switched.text
+    assert "Search (with or without diacritics)" in html and "2 matching pages" in html
+    assert "<h2>Place</h2>" in html and "<h2>Decade</h2>" in html and "1970s" in html
+    assert "Tìm kiếm" not in html and "trang khớp" not in html
+    item = client.get(f"/tai-lieu/{site['river']}").text
+    assert "<dt>Title</dt>" in item and "<dt>Place</dt>" in item and "About this item" in item
+    assert "Next page ›" in item and "Search inside this item" in item
+    assert "Đông Sơn" in item  # the material itself stays as catalogued
+    missing = client.get("/tai-lieu/999999")
+    assert missing.status_code == 404 and "Not found" in missing.text
+    assert client.get("/ngon-ngu/vi", params={"next": "//evil.example"}).url.path == "/"
+    assert '<html lang="vi">' in client.get("/").text

@@ -218,3 +218,16 @@ def test_unknown_item_and_browse_pages(citizen: Page, live: Live, corpus: dict[s
         ["Ảnh chợ Phủ Thanh Hóa", "Văn hóa Đông Sơn bên dòng sông Mã"]
     )
     shot(citizen, "site-collection.png")
+
+
+def test_english_is_one_click_away(citizen: Page, live: Live, corpus: dict[str, Any]) -> None:
+    citizen.goto(f"{live.url}/tai-lieu/{corpus['book']}")
+    citizen.get_by_role("link", name="English").click()
+    expect(citizen.locator("html")).to_have_attribute("lang", "en")
+    expect(citizen).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}")
+    expect(citizen.get_by_role("heading", name="About this item")).to_be_visible()
+    citizen.get_by_role("link", name="Next page ›").click()
+    expect(citizen.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
+    shot(citizen, "site-item-en.png")
+    citizen.get_by_role("link", name="Tiếng Việt").click()
+    expect(citizen.get_by_role("heading", name="Thông tin tài liệu")).to_be_visible()

@@ -79,9 +79,14 @@
         img.src = src;
         full.href = src;
         if (page.width && page.height) { img.width = page.width; img.height = page.height; }
-        img.alt = "Ảnh trang " + current;
+        img.alt = viewer.getAttribute("data-image-label") + " " + current;
         if (page.text && page.text.trim()) { text.textContent = page.text; }
-        else { text.innerHTML = "<em>Trang này chưa có chữ (ảnh hoặc trang trắng).</em>"; }
+        else {
+          var empty = document.createElement("em");
+          empty.textContent = viewer.getAttribute("data-no-text");
+          text.textContent = "";
+          text.appendChild(empty);
+        }
         textNumber.textContent = String(current);
         numberInput.value = String(current);
         setLink(prev, current - 1);
@@ -115,5 +120,4 @@
   var applyZoom = function () { img.style.width = (zoom * 100) + "%"; img.style.maxWidth = zoom > 1 ? "none" : ""; };
   document.getElementById("zoom-in").addEventListener("click", function () { zoom = Math.min(4, zoom * 1.5); applyZoom(); });
   document.getElementById("zoom-out").addEventListener("click", function () { zoom = Math.max(1, zoom / 1.5); applyZoom(); });
-  img.addEventListener("error", function () { img.alt = "Không tải được ảnh trang " + current; });
 })();

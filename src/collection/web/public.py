@@ -9,7 +9,13 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from collection.api.audience import Audience, CurrentAudience, audience_for, points, usage
 from collection.api.deps import AppSettings, DbSession
@@ -20,6 +26,8 @@ from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
 from collection.storage import store_for
+from collection.web.i18n import LANG_COOKIE, LANGS, lang_of, translate
+from collection.web.routes import safe_next
 from collection.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -55,18 +63,28 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def _value_label(field: str, value: Any, collections: dict[int, str]) -> str:
+def _value_label(field: str, value: Any, collections: dict[int, str], lang: str) -> str:
     if field == "collection_id":
-        return collections.get(int(value), f"Bộ sưu tập {value}")
+        return collections.get(int(value), f"#{value}")
     if field == "decade":
-        return f"Thập niên {value}"
+        return translate(lang, "Thập niên {value}", value=value)
     if field == "language":
-        return books.language_name(str(value))
+        return translate(lang, books.language_name(str(value)))
     return str(value)
 
 
 def _collection_titles(session: DbSession) -> dict[int, str]:
     return {card.id: card.title for card in books.collections(session)}
+
+
+@router.get("/ngon-ngu/{lang}")
+def choose_language(lang: str, next: str = "/") -> Response:
+    """Switch the site between Vietnamese and English (a cookie), then go back."""
+    if lang not in LANGS:
+        raise NotFound("Không có ngôn ngữ này.", message_en=f"no language {lang!r}")
+    response = RedirectResponse(safe_next(next, "/"), status_code=303)
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -143,11 +161,11 @@ def search_page(
     params = _params(q, chosen, sort)
     context |= {
         "result": result,
-        "facets": _facets(result, chosen, params, titles),
+        "facets": _facets(result, chosen, params, titles, lang_of(request)),
         "active": [
             (
                 FACET_PARAMS[name][1],
-                _value_label(FACET_PARAMS[name][0], v, titles),
+                _value_label(FACET_PARAMS[name][0], v, titles, lang_of(request)),
                 _toggle(params, name, v),
             )
             for name, values in chosen.items()
@@ -191,6 +209,7 @@ def _facets(
     chosen: dict[str, list[Any]],
     params: list[tuple[str, str]],
     titles: dict[int, str],
+    lang: str,
 ) -> list[dict[str, Any]]:
     groups = []
     for name, (field, label) in FACET_PARAMS.items():
@@ -203,7 +222,7 @@ def _facets(
                 "label": label,
                 "values": [
                     {
-                        "label": _value_label(field, v.value, titles),
+                        "label": _value_label(field, v.value, titles, lang),
                         "count": v.count,
                         "href": _toggle(params, name, v.value),
                         "active": str(v.value) in {str(c) for c in chosen[name]},
@@ -488,7 +507,11 @@ def browse_page(
             "facet": label,
             "slug": slug,
             "values": [
-                (_value_label(field, v.value, titles), v.count, _url([(param, str(v.value))]))
+                (
+                    _value_label(field, v.value, titles, lang_of(request)),
+                    v.count,
+                    _url([(param, str(v.value))]),
+                )
                 for v in values
             ],
         },

@@ -22,11 +22,11 @@ router = APIRouter(include_in_schema=False)
 StaffUser = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None, default: str = "/staff") -> str:
     """Only same-site paths may be redirect targets (no open redirect to //evil.example)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/staff"
+    return default
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -34,7 +34,7 @@ def login_page(request: Request, settings: AppSettings, next: str | None = None)
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"csrf": csrf.csrf_token(request), "next": _safe_next(next), "error": None, "email": ""},
+        {"csrf": csrf.csrf_token(request), "next": safe_next(next), "error": None, "email": ""},
     )
     csrf.remember(request, response, settings)
     return response
@@ -65,14 +65,14 @@ def login_submit(
             "login.html",
             {
                 "csrf": csrf.csrf_token(request),
-                "next": _safe_next(next),
+                "next": safe_next(next),
                 "error": exc.message,
                 "email": email,
             },
             status_code=exc.status,
             headers=exc.headers,
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookies(response, settings=settings, token=token)
     return response
 
