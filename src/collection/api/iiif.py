@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from collection.api.audience import Audience, CurrentAudience
 from collection.api.deps import AppSettings, DbSession
-from collection.catalogue.service import readable_item
+from collection.catalogue.service import cache_control, readable_item
 from collection.errors import NotFound, ObjectNotFound
-from collection.models import Access, ItemStatus, Page
+from collection.models import Page
 from collection.storage import store_for
 
 router = APIRouter(prefix="/iiif/3", tags=["iiif"])
@@ -26,8 +26,8 @@ _REGION = re.compile(r"^(full|\d{1,6},\d{1,6},\d{1,6},\d{1,6})$")
 _SIZE = re.compile(r"^(max|\d{1,6},\d{0,6}|\d{0,6},\d{1,6})$")
 
 
-def _page(session: DbSession, audience: Audience, page_id: str) -> tuple[Page, bool]:
-    """The page with tiles, and whether caches may share it (public material)."""
+def _page(session: DbSession, audience: Audience, page_id: str) -> tuple[Page, str]:
+    """The page with tiles, and its Cache-Control."""
     item_id, number = (int(part) for part in page_id.split("-"))
     item = readable_item(
         session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
@@ -38,12 +38,7 @@ def _page(session: DbSession, audience: Audience, page_id: str) -> tuple[Page, b
             f"Trang {number} của tài liệu số {item_id} chưa có ảnh phóng to.",
             message_en=f"no tiles for page {number} of item {item_id}",
         )
-    shared = item.status == ItemStatus.PUBLISHED and item.access == Access.PUBLIC
-    return page, shared
-
-
-def _cache(shared: bool) -> str:
-    return "public, max-age=86400" if shared else "private, max-age=300"
+    return page, cache_control(item)
 
 
 @router.get("/{page_id}/info.json", summary="IIIF image information of a page (level 0)")
@@ -54,14 +49,14 @@ def info(
     settings: AppSettings,
     audience: CurrentAudience,
 ) -> JSONResponse:
-    page, shared = _page(session, audience, page_id)
+    page, cache = _page(session, audience, page_id)
     document = json.loads(store_for(settings).get_bytes(f"{page.tiles_prefix}info.json"))
     base = str(settings.public_url or request.base_url).rstrip("/")
     document["id"] = f"{base}/iiif/3/{page_id}"
     return JSONResponse(
         document,
         media_type="application/ld+json",
-        headers={"Cache-Control": _cache(shared), "Access-Control-Allow-Origin": "*"},
+        headers={"Cache-Control": cache, "Access-Control-Allow-Origin": "*"},
     )
 
 
@@ -80,7 +75,7 @@ def tile(
     settings: AppSettings,
     audience: CurrentAudience,
 ) -> Response:
-    page, shared = _page(session, audience, page_id)
+    page, cache = _page(session, audience, page_id)
     if not (_REGION.match(region) and _SIZE.match(size) and rotation == "0"):
         raise NotFound("Không có ô ảnh này.", message_en="level 0: no such tile")
     if name != "default.jpg":
@@ -92,5 +87,5 @@ def tile(
     return Response(
         data,
         media_type="image/jpeg",
-        headers={"Cache-Control": _cache(shared), "Access-Control-Allow-Origin": "*"},
+        headers={"Cache-Control": cache, "Access-Control-Allow-Origin": "*"},
     )

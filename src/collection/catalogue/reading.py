@@ -9,8 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collection.accounts.roles import Permission, allows
-from collection.catalogue.service import readable_item
+from collection.catalogue.service import may_read
 from collection.errors import NotFound
 from collection.models import Access, Collection, Item, ItemStatus, Page, StoredFile, User
 from collection.search.vietnamese import sort_key
@@ -54,13 +53,6 @@ def language_name(code: str) -> str:
     return LANGUAGES.get(code, code)
 
 
-def _visible(item: Item | None, viewer: User | None) -> bool:
-    staff = viewer is not None and allows(viewer.role, Permission.VIEW_STAFF)
-    return item is not None and (
-        staff or (item.status == ItemStatus.PUBLISHED and item.access in LISTED)
-    )
-
-
 @dataclass
 class Reading:
     """An item as one reader sees it."""
@@ -97,19 +89,43 @@ class Reading:
         return " ".join(parts)
 
 
+def _listed(session: Session, item_id: int, viewer: User | None) -> Item:
+    """The item if this reader may see its record at all (NotFound otherwise)."""
+    item = session.get(Item, item_id)
+    if item is None or not may_read(item, viewer, at_point=True):
+        raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
+    return item
+
+
 def reading(*, session: Session, item_id: int, viewer: User | None, at_point: bool) -> Reading:
     """The item for its page: NotFound when it is not listed for this reader."""
-    item = session.get(Item, item_id)
-    if item is None or not _visible(item, viewer):
-        raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
-    try:
-        readable_item(session=session, item_id=item_id, viewer=viewer, at_point=at_point)
-        readable = True
-    except NotFound:
-        readable = False
-    count = session.scalar(select(func.count()).where(Page.item_id == item_id)) or 0
+    item = _listed(session, item_id, viewer)
+    readable = may_read(item, viewer, at_point=at_point)
     files = list(item.files) if readable else []
-    return Reading(item=item, readable=readable, page_count=count, files=files)
+    return Reading(
+        item=item, readable=readable, page_count=page_count(session, item_id), files=files
+    )
+
+
+def page_count(session: Session, item_id: int) -> int:
+    return session.scalar(select(func.count()).where(Page.item_id == item_id)) or 0
+
+
+def openable(
+    *,
+    session: Session,
+    item_id: int,
+    viewer: User | None,
+    at_point: bool,
+    refusal: tuple[str, str],
+) -> Item:
+    """The item whose pages or files are asked for, checked without reading anything else
+    (thumbnails of a results page ask twenty times). A listed on-site item seen from outside
+    an access point is refused with ``refusal`` (Vietnamese, English), which says why."""
+    item = _listed(session, item_id, viewer)
+    if not may_read(item, viewer, at_point=at_point):
+        raise NotFound(refusal[0], message_en=refusal[1])
+    return item
 
 
 def page_of(*, session: Session, item_id: int, number: int) -> Page:
@@ -180,6 +196,10 @@ def collections(session: Session) -> list[CollectionCard]:
         for c in session.scalars(select(Collection))
     ]
     return sorted(cards, key=lambda card: sort_key(card.title))
+
+
+def collection_titles(session: Session) -> dict[int, str]:
+    return {id_: title for id_, title in session.execute(select(Collection.id, Collection.title))}
 
 
 def collection(session: Session, collection_id: int) -> Collection:

@@ -106,18 +106,30 @@ def get_item(*, session: Session, item_id: int) -> Item:
     return item
 
 
+def may_read(item: Item, viewer: User | None, *, at_point: bool = False) -> bool:
+    """Whether ``viewer`` may read the item's pages and files. Staff read everything; the public
+    reads published public items, and published on-site items from a registered access point
+    (``at_point``). With ``at_point`` this is also whether the record is listed at all: on-site
+    records are shown everywhere."""
+    if viewer is not None and allows(viewer.role, Permission.VIEW_STAFF):
+        return True
+    readable = {Access.PUBLIC, Access.ONSITE} if at_point else {Access.PUBLIC}
+    return item.status == ItemStatus.PUBLISHED and item.access in readable
+
+
+def cache_control(item: Item) -> str:
+    """How long caches may keep the item's images: shared caches only for public material."""
+    shared = item.status == ItemStatus.PUBLISHED and item.access == Access.PUBLIC
+    return "public, max-age=86400" if shared else "private, max-age=300"
+
+
 def readable_item(
     *, session: Session, item_id: int, viewer: User | None, at_point: bool = False
 ) -> Item:
-    """The item if its pages and files may be read; NotFound otherwise, so that a draft's
-    existence is not revealed. Staff read everything; the public reads published public items,
-    and published on-site items from a registered access point (``at_point``)."""
+    """The item if its pages and files may be read (``may_read``); NotFound otherwise, so that
+    a draft's existence is not revealed."""
     item = session.get(Item, item_id)
-    staff = viewer is not None and allows(viewer.role, Permission.VIEW_STAFF)
-    readable = {Access.PUBLIC, Access.ONSITE} if at_point else {Access.PUBLIC}
-    if item is None or not (
-        staff or (item.status == ItemStatus.PUBLISHED and item.access in readable)
-    ):
+    if item is None or not may_read(item, viewer, at_point=at_point):
         raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
     return item
 

@@ -20,8 +20,10 @@ from fastapi.responses import (
 from collection.api.audience import Audience, CurrentAudience, audience_for, points, usage
 from collection.api.deps import AppSettings, DbSession
 from collection.catalogue import reading as books
+from collection.catalogue.service import cache_control
 from collection.errors import NotFound, ObjectNotFound, SearchUnavailable
-from collection.models import Access, ItemStatus, UsageKind
+from collection.models import Access, Item, ItemStatus, UsageKind
+from collection.points.service import Point
 from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
@@ -71,10 +73,6 @@ def _value_label(field: str, value: Any, collections: dict[int, str], lang: str)
     if field == "language":
         return translate(lang, books.language_name(str(value)))
     return str(value)
-
-
-def _collection_titles(session: DbSession) -> dict[int, str]:
-    return {card.id: card.title for card in books.collections(session)}
 
 
 @router.get("/ngon-ngu/{lang}")
@@ -155,9 +153,10 @@ def search_page(
         context["unavailable"] = True
         return _page(request, "search.html", context, status=503)
     if q.strip() or filters.active():
-        who = _counted(request, settings, audience, w)  # "all results" from a point's widget
+        # "Xem tất cả kết quả" from a point's widget counts for that point.
+        who = _counted(request, settings, audience, _widget_point(request, w))
         usage(request).record(UsageKind.SEARCH, who.visitor, query=result.query)
-    titles = _collection_titles(session)
+    titles = books.collection_titles(session)
     params = _params(q, chosen, sort)
     context |= {
         "result": result,
@@ -276,7 +275,8 @@ def item_page(
     seen = books.reading(
         session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
     )
-    who = _counted(request, settings, audience, w)
+    from_widget = _widget_point(request, w)
+    who = _counted(request, settings, audience, from_widget)
     usage(request).record(UsageKind.ITEM_VIEW, who.visitor, item_id=item_id)
     number = min(trang, max(seen.page_count, 1))
     page = None
@@ -316,29 +316,43 @@ def item_page(
             "citation": seen.citation(url, date.today()),
             "onsite_only": seen.item.access == Access.ONSITE and not seen.readable,
             "draft": seen.item.status != ItemStatus.PUBLISHED,
-            "w": w if w and points(request).for_key(w) else None,
+            "w": w if from_widget else None,
         },
     )
 
 
+def _widget_point(request: Request, key: str | None) -> Point | None:
+    """The point whose widget link (``?w=KEY``) brought the reader here, if the key is good."""
+    return points(request).for_key(key) if key else None
+
+
 def _counted(
-    request: Request, settings: AppSettings, audience: Audience, key: str | None
+    request: Request, settings: AppSettings, audience: Audience, point: Point | None
 ) -> Audience:
     """Views that came through a point's widget link are counted for that point."""
-    point = points(request).for_key(key) if key else None
     return audience_for(request, settings, audience.user, point) if point else audience
 
 
-def _readable_page(session: DbSession, audience: Audience, item_id: int, number: int) -> Any:
-    seen = books.reading(
-        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
+_PAGE_REFUSAL = (
+    "Trang này chỉ đọc được tại các điểm truy cập của thư viện.",
+    "on-site material: readable at registered access points only",
+)
+_FILE_REFUSAL = (
+    "Tệp này chỉ tải được tại các điểm truy cập của thư viện.",
+    "on-site material: downloadable at registered access points only",
+)
+
+
+def _openable(
+    session: DbSession, audience: Audience, item_id: int, refusal: tuple[str, str]
+) -> Item:
+    return books.openable(
+        session=session,
+        item_id=item_id,
+        viewer=audience.user,
+        at_point=audience.at_point,
+        refusal=refusal,
     )
-    if not seen.readable:
-        raise NotFound(
-            "Trang này chỉ đọc được tại các điểm truy cập của thư viện.",
-            message_en="on-site material: readable at registered access points only",
-        )
-    return seen, books.page_of(session=session, item_id=item_id, number=number)
 
 
 @router.get("/tai-lieu/{item_id}/trang/{number}")
@@ -352,13 +366,14 @@ def page_json(
     w: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSONResponse:
     """One page for the viewer's script: its image address and text."""
-    seen, page = _readable_page(session, audience, item_id, number)
-    who = _counted(request, settings, audience, w)
+    _openable(session, audience, item_id, _PAGE_REFUSAL)
+    page = books.page_of(session=session, item_id=item_id, number=number)
+    who = _counted(request, settings, audience, _widget_point(request, w))
     usage(request).record(UsageKind.PAGE_VIEW, who.visitor, item_id=item_id, page_number=number)
     return JSONResponse(
         {
             "number": page.number,
-            "of": seen.page_count,
+            "of": books.page_count(session, item_id),
             "image": f"/tai-lieu/{item_id}/trang/{number}/anh" if page.image_key else None,
             "width": page.width,
             "height": page.height,
@@ -385,9 +400,9 @@ def page_image(
     """The page image (``anh``) or its thumbnail (``anh-nho``); a placeholder when it is missing."""
     if size not in ("anh", "anh-nho"):
         raise NotFound("Không tìm thấy trang này.", message_en="no such page")
-    seen, page = _readable_page(session, audience, item_id, number)
+    item = _openable(session, audience, item_id, _PAGE_REFUSAL)
+    page = books.page_of(session=session, item_id=item_id, number=number)
     key = page.image_key if size == "anh" else page.thumbnail_key
-    shared = seen.item.status == ItemStatus.PUBLISHED and seen.item.access == Access.PUBLIC
     try:
         if key is None:
             raise ObjectNotFound(message_en="no image yet")
@@ -399,7 +414,7 @@ def page_image(
     return Response(
         data,
         media_type="image/jpeg",
-        headers={"Cache-Control": "public, max-age=86400" if shared else "private, max-age=300"},
+        headers={"Cache-Control": cache_control(item)},
     )
 
 
@@ -412,14 +427,7 @@ def download(
     settings: AppSettings,
     audience: CurrentAudience,
 ) -> Response:
-    seen = books.reading(
-        session=session, item_id=item_id, viewer=audience.user, at_point=audience.at_point
-    )
-    if not seen.readable:
-        raise NotFound(
-            "Tệp này chỉ tải được tại các điểm truy cập của thư viện.",
-            message_en="on-site material: downloadable at registered access points only",
-        )
+    _openable(session, audience, item_id, _FILE_REFUSAL)
     stored = books.file_of(session=session, item_id=item_id, file_id=file_id)
     chunks = store_for(settings).open_stream(stored.storage_key)
     usage(request).record(UsageKind.DOWNLOAD, audience.visitor, item_id=item_id)
@@ -496,7 +504,7 @@ def browse_page(
         raise NotFound("Không có danh mục duyệt này.", message_en=f"no browse list {slug!r}")
     field, label = BROWSE[slug]
     param = next(name for name, (f, _) in FACET_PARAMS.items() if f == field)
-    titles = _collection_titles(session)
+    titles = books.collection_titles(session)
     values = searching.browse(meili.ready_engine(settings), facet=field, scope=audience.scope)
     return _page(
         request,
