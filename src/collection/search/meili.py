@@ -46,26 +46,26 @@ def _key_uid(prefix: str, role: str) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, f"{prefix}:{role}"))
 
 
-def _synonym_groups(config_dir: Path) -> list[list[str]]:
+def _config(config_dir: Path, name: str, key: str | None = None) -> Any:
+    """A JSON file of the search/ folder (or one key of it); ConfigurationError if unreadable."""
     try:
-        groups = json.loads((config_dir / "synonyms.json").read_text(encoding="utf-8"))["groups"]
+        value = json.loads((config_dir / name).read_text(encoding="utf-8"))
+        return value[key] if key is not None else value
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigurationError(
             f"Không đọc được cấu hình tìm kiếm trong {config_dir}: {exc}",
             message_en=f"cannot read search settings from {config_dir}: {exc}",
         ) from exc
+
+
+def _synonym_groups(config_dir: Path) -> list[list[str]]:
+    groups = _config(config_dir, "synonyms.json", "groups")
     return [[w.casefold() for w in group] for group in groups]
 
 
 def load_index_settings(config_dir: Path, kind: str) -> dict[str, Any]:
     """The Meilisearch settings for one index, as kept in the search/ folder (plus synonyms)."""
-    try:
-        raw = json.loads((config_dir / f"{kind}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(
-            f"Không đọc được cấu hình tìm kiếm trong {config_dir}: {exc}",
-            message_en=f"cannot read search settings from {config_dir}: {exc}",
-        ) from exc
+    raw = _config(config_dir, f"{kind}.json")
     settings = {k: v for k, v in raw.items() if not k.startswith("_")}
     synonyms: dict[str, list[str]] = {}
     # The Telex query needs the same synonyms in Telex form (thành phố → thanhf phoos), and

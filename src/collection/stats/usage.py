@@ -20,8 +20,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collection.db import utcnow
@@ -64,7 +65,7 @@ class UsageRecorder:
         self._sessions = sessions
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
-        self._pending: list[UsageEvent] = []
+        self._pending: list[dict[str, Any]] = []  # rows of usage_events, written in one insert
         self._visits: dict[str, tuple[str, datetime]] = {}  # visitor → (visit id, last event)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,16 +95,16 @@ class UsageRecorder:
         if who.bot:
             return
         now = utcnow()
-        event = UsageEvent(
-            occurred_at=now,
-            kind=kind,
-            access_point_id=who.point_id,
-            visitor_id=who.visitor_id,
-            visit_id=self._visit(who.visitor_id, now),
-            item_id=item_id,
-            page_number=page_number,
-            query=(query or None) and query[:500],
-        )
+        event = {
+            "occurred_at": now,
+            "kind": kind,
+            "access_point_id": who.point_id,
+            "visitor_id": who.visitor_id,
+            "visit_id": self._visit(who.visitor_id, now),
+            "item_id": item_id,
+            "page_number": page_number,
+            "query": (query or None) and query[:500],
+        }
         with self._lock:
             self._pending.append(event)
 
@@ -137,28 +138,14 @@ class UsageRecorder:
             return 0
         try:
             with self._sessions() as session, session.begin():
-                session.add_all(pending)
+                session.execute(insert(UsageEvent), pending)
         except Exception:  # a stats hiccup must never break the site; try again next time
             log.exception("could not write %d usage events; keeping them", len(pending))
             with self._lock:
-                self._pending[:0] = [_fresh(e) for e in pending]
+                self._pending[:0] = pending
             return 0
         return len(pending)
 
     def _run(self) -> None:
         while not self._stop.wait(self._flush_seconds):
             self.flush()
-
-
-def _fresh(event: UsageEvent) -> UsageEvent:
-    """The same event, detached from the session that failed to write it."""
-    return UsageEvent(
-        occurred_at=event.occurred_at,
-        kind=event.kind,
-        access_point_id=event.access_point_id,
-        visitor_id=event.visitor_id,
-        visit_id=event.visit_id,
-        item_id=event.item_id,
-        page_number=event.page_number,
-        query=event.query,
-    )
