@@ -102,14 +102,16 @@ def born_digital_pdf(count: int, *, unique_on: int | None = None) -> bytes:
     return data
 
 
-def scanned_image(text: str, *, size: int = 44) -> Image.Image:
-    """An A5 page as a 300 dpi scanner sees it: a few lines of black serif text on white."""
+def typeset(text: str, font_path: Path, *, size: int, margin: int = 150) -> tuple[Image.Image, int]:
+    """An A5 page as a 300 dpi scanner sees it: black text on white, wrapped on words; the
+    image and its number of lines."""
     width, height = A5_PX
-    font = ImageFont.truetype(str(SERIF), size)
-    lines, line = [], ""
+    font = ImageFont.truetype(str(font_path), size)
+    lines: list[str] = []
+    line = ""
     for word in text.split():
         candidate = f"{line} {word}".strip()
-        if font.getlength(candidate) > width - 300:
+        if line and font.getlength(candidate) > width - 2 * margin:
             lines.append(line)
             line = word
         else:
@@ -118,8 +120,13 @@ def scanned_image(text: str, *, size: int = 44) -> Image.Image:
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
     for n, text_line in enumerate(lines):
-        draw.text((150, 220 + n * int(size * 1.6)), text_line, font=font, fill=0)
-    return image
+        draw.text((margin, 220 + n * int(size * 1.6)), text_line, font=font, fill=0)
+    return image, len(lines)
+
+
+def scanned_image(text: str, *, size: int = 44) -> Image.Image:
+    """A few lines of black serif text on an A5 page at 300 dpi."""
+    return typeset(text, SERIF, size=size)[0]
 
 
 def scanned_texts(count: int) -> list[str]:

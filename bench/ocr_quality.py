@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageFilter
 
+from bench import ingest
 from collection.ingest import documents, ocr
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
@@ -47,7 +48,6 @@ FONTS = [
     FONT_DIR / "dejavu" / "DejaVuSerif.ttf",  # used only if installed
 ]
 DPI = 300
-A5_PX = (1748, 2480)  # 148 × 210 mm at 300 dpi
 MARGIN = 150
 FONT_PX = 48  # about 11.5 pt at 300 dpi
 SEED = 20240601
@@ -126,23 +126,7 @@ def fonts() -> list[Path]:
 
 def render_page(text: str, font_path: Path) -> tuple[Image.Image, int]:
     """An A5 page at 300 dpi, black text on white, wrapped on words; the image and its lines."""
-    width, height = A5_PX
-    font = ImageFont.truetype(str(font_path), FONT_PX)
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}".strip()
-        if line and font.getlength(candidate) > width - 2 * MARGIN:
-            lines.append(line)
-            line = word
-        else:
-            line = candidate
-    lines.append(line)
-    image = Image.new("L", (width, height), 255)
-    draw = ImageDraw.Draw(image)
-    for n, text_line in enumerate(lines):
-        draw.text((MARGIN, 220 + n * int(FONT_PX * 1.6)), text_line, font=font, fill=0)
-    return image, len(lines)
+    return ingest.typeset(text, font_path, size=FONT_PX, margin=MARGIN)
 
 
 # --- degradations ----------------------------------------------------------------------------
@@ -409,7 +393,7 @@ def run() -> dict[str, Any]:
         "wall_s": round(time.perf_counter() - started, 1),
         "material": {
             "pages": len(truths),
-            "page_px": list(A5_PX),
+            "page_px": list(ingest.A5_PX),
             "dpi": DPI,
             "font_px": FONT_PX,
             "fonts": [faces[n % len(faces)].name for n in range(len(truths))],
