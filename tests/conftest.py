@@ -43,6 +43,9 @@ from collection.storage import store_for  # noqa: E402
 from tests.helpers import Api, make_token, make_user  # noqa: E402
 from tests.services import start_postgres, start_redis  # noqa: E402
 
+# The browser tests' fixtures (Chromium, a citizen's page) for every test module that asks.
+pytest_plugins = ["tests.browsing"]
+
 
 @dataclass(frozen=True)
 class S3Server:

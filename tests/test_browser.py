@@ -3,115 +3,17 @@ server on a loopback port, as a librarian would use them. Screenshots go to test
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import httpx
-import pytest
-import uvicorn
 from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Error,
     Page,
-    ViewportSize,
     expect,
-    sync_playwright,
 )
 
-from collection.app import create_app
 from collection.config import Settings
 from collection.models import Role
-from collection.stack import free_port
+from tests.browsing import ConsoleErrors, needs_chromium, shot
 from tests.helpers import PASSWORD, make_user
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-VIEWPORT: ViewportSize = {"width": 1024, "height": 768}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-
-
-@pytest.fixture
-def base_url(settings: Settings) -> Iterator[str]:
-    """The app behind a real uvicorn server in a background thread."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert thread.is_alive(), "uvicorn stopped during start-up"
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)  # any answer, even 503, means it serves
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "uvicorn did not stop"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@dataclass
-class ConsoleErrors:
-    """Console messages of type "error" and uncaught page errors, as text."""
-
-    messages: list[str] = field(default_factory=list)
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._on_console)
-        page.on("pageerror", self._on_page_error)
-
-    def _on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.messages.append(f"console: {message.text} at {message.location}")
-
-    def _on_page_error(self, error: Error) -> None:
-        self.messages.append(f"pageerror: {error}")
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+pytestmark = needs_chromium
 
 
 def test_home_page_is_vietnamese_and_clean(page: Page, base_url: str) -> None:

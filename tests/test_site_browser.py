@@ -5,64 +5,22 @@ each main page go to tests/artifacts/."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
-from collection.app import create_app
 from collection.config import Settings
 from collection.db import session_scope
 from collection.ingest.pipeline import run_job
 from collection.models import AccessPoint, Collection, PointKind, PointLevel
 from collection.points.service import create_point
-from collection.stack import free_port
+from tests.browsing import CHROME_109, VIEWPORT, ConsoleErrors, LiveApp, needs_chromium, shot
 from tests.helpers import Api, add_pages, new_item, run_search_tasks, upload
 from tests.material import born_digital_pdf
-from tests.test_browser import CHROMIUM, VIEWPORT, ConsoleErrors, browser, shot
 
-__all__ = ["browser"]  # the module-scoped fixture, shared with test_browser
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-CHROME_109 = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/109.0.0.0 Safari/537.36"
-)
-
-
-@dataclass
-class Live:
-    url: str
-    app: FastAPI
-
-
-@pytest.fixture
-def live(settings: Settings) -> Iterator[Live]:
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-site-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/healthz", timeout=2)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline and thread.is_alive()
-            time.sleep(0.1)
-    try:
-        yield Live(url, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -100,15 +58,6 @@ def corpus(settings: Settings, api: Api) -> dict[str, Any]:
 
 
 @pytest.fixture
-def citizen(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN", user_agent=CHROME_109)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
 def no_js(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(
         viewport=VIEWPORT, locale="vi-VN", user_agent=CHROME_109, java_script_enabled=False
@@ -119,9 +68,9 @@ def no_js(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def test_search_without_javascript(no_js: Page, live: Live, corpus: dict[str, Any]) -> None:
+def test_search_without_javascript(no_js: Page, live_app: LiveApp, corpus: dict[str, Any]) -> None:
     page = no_js
-    page.goto(f"{live.url}/")
+    page.goto(f"{live_app.url}/")
     shot(page, "site-home.png")
     page.get_by_label("Tìm trong").fill("trong dong")
     page.get_by_role("button", name="Tìm kiếm").click()
@@ -140,15 +89,15 @@ def test_search_without_javascript(no_js: Page, live: Live, corpus: dict[str, An
 
 
 def test_search_as_you_type_and_the_viewer(
-    citizen: Page, live: Live, corpus: dict[str, Any]
+    citizen: Page, live_app: LiveApp, corpus: dict[str, Any]
 ) -> None:
     errors = ConsoleErrors()
     errors.watch(citizen)
     page = citizen
-    page.goto(f"{live.url}/tim-kiem")
+    page.goto(f"{live_app.url}/tim-kiem")
     page.get_by_label("Tìm tài liệu").press_sequentially("sông Mã", delay=30)
     expect(page.locator(".hit").first.locator("h3")).to_contain_text("sông Mã")
-    expect(page).to_have_url(f"{live.url}/tim-kiem?q=s%C3%B4ng+M%C3%A3")
+    expect(page).to_have_url(f"{live_app.url}/tim-kiem?q=s%C3%B4ng+M%C3%A3")
     page.locator(".hit h3 a").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Văn hóa Đông Sơn bên dòng sông Mã")
     expect(page.locator("dl.dc")).to_contain_text("Nguyễn Văn A")
@@ -158,11 +107,11 @@ def test_search_as_you_type_and_the_viewer(
     assert image.evaluate("img => img.naturalWidth") > 100
     # The hit opens its best page; the viewer turns pages without reloading.
     expect(page.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
-    expect(page).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}?trang=2")
+    expect(page).to_have_url(f"{live_app.url}/tai-lieu/{corpus['book']}?trang=2")
     shot(page, "site-item.png")
     page.get_by_role("link", name="‹ Trang trước").click()
     expect(page.locator("#page-text")).to_contain_text("Lời nói đầu")
-    expect(page).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}?trang=1")
+    expect(page).to_have_url(f"{live_app.url}/tai-lieu/{corpus['book']}?trang=1")
     page.get_by_role("link", name="Trang sau ›").click()
     expect(page.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")
     page.locator("#page-text").focus()
@@ -183,9 +132,9 @@ def test_search_as_you_type_and_the_viewer(
 
 
 def test_onsite_item_inside_and_outside_a_point(
-    citizen: Page, live: Live, corpus: dict[str, Any], settings: Settings
+    citizen: Page, live_app: LiveApp, corpus: dict[str, Any], settings: Settings
 ) -> None:
-    url = f"{live.url}/tai-lieu/{corpus['onsite']}"
+    url = f"{live_app.url}/tai-lieu/{corpus['onsite']}"
     citizen.goto(url)
     expect(citizen.locator(".notice")).to_contain_text("chỉ đọc được tại các thư viện")
     expect(citizen.get_by_text("Phả hệ đời thứ nhất")).to_have_count(0)
@@ -195,7 +144,7 @@ def test_onsite_item_inside_and_outside_a_point(
             session=session, name="Thư viện tỉnh", kind=PointKind.TVCC,
             level=PointLevel.PROVINCE, ip_ranges=["127.0.0.0/8"],
         )  # fmt: skip
-    live.app.state.points.forget()
+    live_app.app.state.points.forget()
     citizen.goto(url)
     expect(citizen.locator("#page-text")).to_contain_text("Phả hệ đời thứ nhất")
     expect(citizen.locator(".notice")).to_have_count(0)
@@ -204,27 +153,31 @@ def test_onsite_item_inside_and_outside_a_point(
         assert session.query(AccessPoint).count() == 1
 
 
-def test_unknown_item_and_browse_pages(citizen: Page, live: Live, corpus: dict[str, Any]) -> None:
-    response = citizen.goto(f"{live.url}/tai-lieu/987654")
+def test_unknown_item_and_browse_pages(
+    citizen: Page, live_app: LiveApp, corpus: dict[str, Any]
+) -> None:
+    response = citizen.goto(f"{live_app.url}/tai-lieu/987654")
     assert response is not None and response.status == 404
     expect(citizen.get_by_role("heading", level=1)).to_have_text("Không tìm thấy")
     shot(citizen, "site-404.png")
-    citizen.goto(f"{live.url}/duyet/dia-danh")
+    citizen.goto(f"{live_app.url}/duyet/dia-danh")
     links = citizen.locator(".browse-list a")
     expect(links).to_have_text(["Đông Sơn", "Thành phố Thanh Hóa"])
     shot(citizen, "site-browse.png")
-    citizen.goto(f"{live.url}/bo-suu-tap/{corpus['collection']}")
+    citizen.goto(f"{live_app.url}/bo-suu-tap/{corpus['collection']}")
     expect(citizen.locator(".hit h3")).to_have_text(
         ["Ảnh chợ Phủ Thanh Hóa", "Văn hóa Đông Sơn bên dòng sông Mã"]
     )
     shot(citizen, "site-collection.png")
 
 
-def test_english_is_one_click_away(citizen: Page, live: Live, corpus: dict[str, Any]) -> None:
-    citizen.goto(f"{live.url}/tai-lieu/{corpus['book']}")
+def test_english_is_one_click_away(
+    citizen: Page, live_app: LiveApp, corpus: dict[str, Any]
+) -> None:
+    citizen.goto(f"{live_app.url}/tai-lieu/{corpus['book']}")
     citizen.get_by_role("link", name="English").click()
     expect(citizen.locator("html")).to_have_attribute("lang", "en")
-    expect(citizen).to_have_url(f"{live.url}/tai-lieu/{corpus['book']}")
+    expect(citizen).to_have_url(f"{live_app.url}/tai-lieu/{corpus['book']}")
     expect(citizen.get_by_role("heading", name="About this item")).to_be_visible()
     citizen.get_by_role("link", name="Next page ›").click()
     expect(citizen.locator("#page-text")).to_contain_text("Chương 1. Trống đồng")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Frame, Locator, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 from pydantic import AnyHttpUrl
 from sqlalchemy import select
 
@@ -28,27 +28,12 @@ from collection.errors import TooManyRequests
 from collection.models import AccessPoint, PointKind, PointLevel, UsageEvent, UsageKind
 from collection.points.service import Point, create_point, rotate_key
 from collection.points.widget import RateLimiter, embed_snippets, origin_allowed
+from tests.browsing import CHROME_109, ConsoleErrors, needs_chromium, shot
 from tests.helpers import Api, add_pages, new_item, run_search_tasks
 
-# The browser fixtures are shared with the site's browser tests (imported, so pytest finds them).
-from tests.test_browser import (  # noqa: F401 -- fixtures are used by name
-    CHROMIUM,
-    VIEWPORT,
-    ConsoleErrors,
-    base_url,
-    browser,
-    shot,
-)
-
 HOST_ORIGIN = "https://thuvien-thoxuan.example.vn"
-CHROME_109 = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/109.0.0.0 Safari/537.36"
-)
 CITIZEN = {"User-Agent": CHROME_109}
 HOSTILE_TITLE = 'Sắc phong <script>alert("x")</script> <img src=x onerror="window.__pwned=1">'
-
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 
 
 def make_point(
@@ -430,21 +415,10 @@ def host_site(tmp_path: Path) -> Iterator[HostSite]:
 
 
 @pytest.fixture
-def site(base_url: str, settings: Settings) -> str:  # noqa: F811 -- the imported fixture
+def site(base_url: str, settings: Settings) -> str:
     # The server's port is chosen when it starts; the app builds its links from public_url.
     settings.public_url = AnyHttpUrl(base_url)
     return base_url
-
-
-@pytest.fixture
-def citizen(browser: Browser) -> Iterator[Page]:  # noqa: F811 -- the imported fixture
-    """A page as a citizen's browser opens it: headless Chromium's own user agent says
-    "HeadlessChrome", which is not counted."""
-    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN", user_agent=CHROME_109)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 HOSTILE_CSS = """
