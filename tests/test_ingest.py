@@ -274,7 +274,7 @@ def test_rerun_ocr_with_other_languages(api: Api, settings: Settings) -> None:
         json={"stages": ["ocr"], "ocr_languages": "vie+eng"},
     )
     assert rerun.status_code == 202, rerun.text
-    job = rerun.json()
+    [job] = rerun.json()
     assert job["stages_done"] == [
         "extract",
         "images",

@@ -17,17 +17,22 @@ from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
 from collection.api.iiif import router as iiif_router
 from collection.api.widget import router as widget_router
+from collection.audit.routes import router as audit_router
 from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
 from collection.ingest.routes import router as ingest_router
+from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
 from collection.search.routes import router as search_router
 from collection.stats.usage import UsageRecorder
 from collection.web.public import router as public_router
 from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
+from collection.web.staff import router as staff_router
+from collection.web.staff_ingest import router as staff_ingest_router
+from collection.web.staff_items import router as staff_items_router
 from collection.web.templating import FRONTEND_DIR, templates
 
 DESCRIPTION = """
@@ -68,10 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(items_router)
     app.include_router(ingest_router)
+    app.include_router(points_router)
+    app.include_router(audit_router)
     app.include_router(search_router)
     app.include_router(iiif_router)
     app.include_router(widget_router)
     app.include_router(web_router)
+    app.include_router(staff_router)
+    app.include_router(staff_items_router)
+    app.include_router(staff_ingest_router)
     app.include_router(public_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 

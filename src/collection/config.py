@@ -107,6 +107,9 @@ class Settings(BaseSettings):
 
     # --- ingest ------------------------------------------------------------------------------
     max_upload_mb: int = Field(2048, ge=1, description="Largest file staff may upload, in MB.")
+    upload_chunk_mb: int = Field(
+        8, ge=1, le=64, description="Chunk size of resumable uploads from the staff pages, in MB."
+    )
     ocr_languages: str = Field(
         "vie", pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$", description="Default Tesseract languages."
     )

@@ -22,12 +22,14 @@ class CollectionError(Exception):
         message_en: str | None = None,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        field: str | None = None,
     ) -> None:
         if status is not None:
             self.status = status
         self.message = message or self.default_message
         self.message_en = message_en or (self.default_message_en if message is None else None)
         self.headers = headers or {}
+        self.field = field  # the input field at fault, for forms that mark it
         super().__init__(self.message_en or self.message)
 
     def to_dict(self) -> dict[str, str]:

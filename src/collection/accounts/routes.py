@@ -11,11 +11,13 @@ from collection.accounts import service
 from collection.accounts.roles import Permission
 from collection.accounts.schemas import (
     LoginRequest,
+    PasswordReset,
     TokenCreate,
     TokenCreated,
     TokenOut,
     UserCreate,
     UserOut,
+    UserUpdate,
 )
 from collection.api.deps import (
     CSRF_COOKIE,
@@ -123,14 +125,37 @@ def list_users(session: DbSession, _admin: Admin) -> list[User]:
     status_code=status.HTTP_201_CREATED,
     summary="Create a staff account (admins)",
 )
-def create_user(body: UserCreate, session: DbSession, _admin: Admin) -> User:
+def create_user(body: UserCreate, session: DbSession, admin: Admin) -> User:
     return service.create_user(
         session=session,
         email=body.email,
         role=body.role,
         password=body.password,
         display_name=body.display_name,
+        actor=admin,
     )
+
+
+@router.put("/users/{user_id}", response_model=UserOut, summary="Change a staff account (admins)")
+def update_user(user_id: int, body: UserUpdate, session: DbSession, admin: Admin) -> User:
+    return service.update_user(
+        session=session,
+        actor=admin,
+        user_id=user_id,
+        role=body.role,
+        active=body.active,
+        display_name=body.display_name,
+    )
+
+
+@router.post(
+    "/users/{user_id}/password",
+    response_model=PasswordReset,
+    summary="Give an account a new random password (admins; shown once)",
+)
+def reset_password(user_id: int, session: DbSession, admin: Admin) -> PasswordReset:
+    _, password = service.reset_password(session=session, actor=admin, user_id=user_id)
+    return PasswordReset(password=password)
 
 
 @router.get("/tokens", response_model=list[TokenOut], summary="My API tokens")

@@ -33,6 +33,16 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=10, max_length=1024)
 
 
+class UserUpdate(BaseModel):
+    display_name: str = Field("", max_length=200)
+    role: Role
+    active: bool = True
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(description="The new password. Shown once; give it to the person.")
+
+
 class TokenCreate(BaseModel):
     name: str = Field("", max_length=200)
     expires_days: int | None = Field(None, ge=1, le=3650)

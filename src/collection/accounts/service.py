@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from collection.accounts.passwords import hash_password, needs_rehash, verify_password
+from collection.audit import service as audit
 from collection.db import utcnow
 from collection.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from collection.models import ApiToken, LoginAttempt, LoginSession, Role, User
@@ -45,9 +46,16 @@ def generate_password() -> str:
 
 
 def create_user(
-    *, session: Session, email: str, role: Role, password: str, display_name: str = ""
+    *,
+    session: Session,
+    email: str,
+    role: Role,
+    password: str,
+    display_name: str = "",
+    actor: User | None = None,
 ) -> User:
-    """Create a staff account; Conflict if the e-mail is taken."""
+    """Create a staff account; Conflict if the e-mail is taken. Without ``actor`` (the CLI), the
+    log names nobody."""
     email = normalise_email(email)
     if len(password) < 10:
         raise InvalidInput(
@@ -66,7 +74,76 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        target_type="user",
+        target_id=user.id,
+        summary=user.email,
+        changes={"role": [None, role.value]},
+    )
     return user
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Không có tài khoản số {user_id}.", message_en=f"no user {user_id}")
+    return user
+
+
+def update_user(
+    *,
+    session: Session,
+    actor: User,
+    user_id: int,
+    role: Role,
+    active: bool,
+    display_name: str,
+) -> User:
+    """Change an account's role, name or whether it may log in. An admin cannot take away their
+    own admin role or lock themselves out (someone must be left to manage accounts)."""
+    user = get_user(session=session, user_id=user_id)
+    if user.id == actor.id and (role != user.role or not active):
+        raise InvalidInput(
+            "Bạn không thể tự đổi vai trò hoặc tự khóa tài khoản của mình.",
+            message_en="admins cannot change their own role or disable themselves",
+        )
+    before = {"role": user.role.value, "active": user.active, "display_name": user.display_name}
+    user.role, user.active = role, active
+    user.display_name = unicodedata.normalize("NFC", display_name.strip())
+    after = {"role": user.role.value, "active": user.active, "display_name": user.display_name}
+    if not active:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    changes = audit.diff(before, after)
+    if changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="user.update",
+            target_type="user",
+            target_id=user.id,
+            summary=user.email,
+            changes=changes,
+        )
+    return user
+
+
+def reset_password(*, session: Session, actor: User, user_id: int) -> tuple[User, str]:
+    """A new random password for an account (shown once to the admin); its sessions end."""
+    user = get_user(session=session, user_id=user_id)
+    password = generate_password()
+    set_password(session=session, user=user, password=password)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.password",
+        target_type="user",
+        target_id=user.id,
+        summary=user.email,
+    )
+    return user, password
 
 
 def get_user_by_email(*, session: Session, email: str) -> User:
@@ -77,6 +154,7 @@ def get_user_by_email(*, session: Session, email: str) -> User:
 
 
 def list_users(*, session: Session) -> list[User]:
+    """Staff accounts by e-mail address."""
     return list(session.scalars(select(User).order_by(User.email)))
 
 

@@ -9,10 +9,18 @@ from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, sta
 from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.catalogue import service
-from collection.catalogue.schemas import ItemIn, ItemOut, ItemUpdate, PageOut, PageTextIn
+from collection.catalogue.schemas import (
+    CollectionIn,
+    CollectionOut,
+    ItemIn,
+    ItemOut,
+    ItemUpdate,
+    PageOut,
+    PageTextIn,
+)
 from collection.ingest import service as ingest
 from collection.ingest.schemas import JobOut, RerunIn, UploadOut
-from collection.models import Item, User
+from collection.models import Collection, Item, User
 from collection.storage import store_for
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
@@ -56,7 +64,12 @@ def correct_page(
     item_id: int, number: int, body: PageTextIn, session: DbSession, user: Cataloguer
 ) -> PageOut:
     page = service.correct_page(
-        session=session, actor=user, item_id=item_id, number=number, text=body.text
+        session=session,
+        actor=user,
+        item_id=item_id,
+        number=number,
+        text=body.text,
+        based_on=body.based_on,
     )
     return service.page_view(page)
 
@@ -100,22 +113,48 @@ def upload_file(
 
 @router.post(
     "/items/{item_id}/rerun",
-    response_model=JobOut,
+    response_model=list[JobOut],
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Run chosen stages again (e.g. OCR with other languages)",
+    summary="Run chosen stages again (e.g. OCR with other languages), one job per file",
 )
-def rerun(item_id: int, body: RerunIn, session: DbSession, user: Cataloguer) -> JobOut:
-    service.get_item(session=session, item_id=item_id)
-    job = ingest.rerun(
+def rerun(item_id: int, body: RerunIn, session: DbSession, user: Cataloguer) -> list[JobOut]:
+    jobs = ingest.rerun(
         session=session,
         actor=user,
         item_id=item_id,
         stages=body.stages,
         ocr_languages=body.ocr_languages,
+        pages=body.pages,
     )
-    return ingest.job_view(job)
+    return [ingest.job_view(job) for job in jobs]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingest job's state and progress")
 def get_job(job_id: int, session: DbSession, _user: Staff) -> JobOut:
     return ingest.get_job(session=session, job_id=job_id)
+
+
+@router.get("/collections", response_model=list[CollectionOut], summary="Collections (A–Z)")
+def list_collections(session: DbSession, _user: Staff) -> list[Collection]:
+    return service.list_collections(session=session)
+
+
+@router.post(
+    "/collections",
+    response_model=CollectionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a collection",
+)
+def create_collection(body: CollectionIn, session: DbSession, user: Cataloguer) -> Collection:
+    return service.save_collection(session=session, actor=user, data=body)
+
+
+@router.put(
+    "/collections/{collection_id}", response_model=CollectionOut, summary="Edit a collection"
+)
+def update_collection(
+    collection_id: int, body: CollectionIn, session: DbSession, user: Cataloguer
+) -> Collection:
+    return service.save_collection(
+        session=session, actor=user, data=body, collection_id=collection_id
+    )

@@ -90,6 +90,37 @@ class ItemIn(ItemFields):
         return value
 
 
+class CollectionIn(BaseModel):
+    """A collection as staff describe it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=500)
+    slug: str = Field(
+        "",
+        max_length=120,
+        pattern=r"^([a-z0-9]+(-[a-z0-9]+)*)?$",
+        description="The collection's URL name; made from the title when empty",
+    )
+    description: str = Field("", max_length=20000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> Any:
+        return _nfc(value)
+
+
+class CollectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    slug: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class FileOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -131,6 +162,12 @@ class PageTextIn(BaseModel):
         max_length=200_000,
         description="The corrected text of the page; null drops the correction (back to OCR).",
     )
+    based_on: str | None = Field(
+        None,
+        max_length=64,
+        description="The text_version (from GET pages) the edit started from: if someone saved "
+        "the page since, the edit is refused with 409 instead of overwriting theirs.",
+    )
 
     @field_validator("text", mode="before")
     @classmethod
@@ -160,6 +197,7 @@ class PageOut(BaseModel):
     )
     text_source: TextSource | str
     corrected: bool
+    text_version: str = Field(description="Fingerprint of `text`, for based_on")
     width: int | None
     height: int | None
     has_image: bool

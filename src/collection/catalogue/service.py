@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -10,11 +11,14 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from collection.accounts.roles import Permission, allows
-from collection.catalogue.schemas import ItemIn, ItemUpdate, PageOut
+from collection.audit import service as audit
+from collection.catalogue.places import canonical_place
+from collection.catalogue.schemas import CollectionIn, ItemFields, ItemIn, ItemUpdate, PageOut
 from collection.db import utcnow
 from collection.errors import Conflict, InvalidInput, NotFound
 from collection.models import Access, Collection, Item, ItemStatus, Page, User
 from collection.search.sync import schedule_sync
+from collection.search.vietnamese import fold, sort_key
 
 _YEAR = re.compile(r"\d{4}")
 
@@ -30,8 +34,12 @@ def _apply(session: Session, item: Item, fields: dict[str, Any]) -> None:
     collection_id = fields.get("collection_id")
     if collection_id is not None and session.get(Collection, collection_id) is None:
         raise InvalidInput(
-            f"Không có bộ sưu tập số {collection_id}.", message_en=f"no collection {collection_id}"
+            f"Không có bộ sưu tập số {collection_id}.",
+            message_en=f"no collection {collection_id}",
+            field="collection_id",
         )
+    if "place" in fields:
+        fields = {**fields, "place": canonical_place(fields["place"])}
     for name, value in fields.items():
         setattr(item, name, value)
     item.year_start, item.year_end = years_of(item.date)
@@ -45,8 +53,21 @@ def create_item(*, session: Session, actor: User, data: ItemIn) -> Item:
     _apply(session, item, data.model_dump())
     session.add(item)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="item.create",
+        target_type="item",
+        target_id=item.id,
+        summary=item.title,
+    )
     schedule_sync(session, item.id)
     return item
+
+
+def item_fields(item: Item) -> dict[str, Any]:
+    """The item's editable metadata as the API takes it (what an edit is compared against)."""
+    return {name: getattr(item, name) for name in ItemFields.model_fields}
 
 
 def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate) -> Item:
@@ -59,7 +80,19 @@ def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate
             message_en=f"item {item_id} is at version {item.version}, the edit started from "
             f"{data.version}",
         )
+    before = item_fields(item)
     _apply(session, item, data.model_dump(exclude={"version"}))
+    changes = audit.diff(before, item_fields(item))
+    if changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="item.update",
+            target_type="item",
+            target_id=item.id,
+            summary=item.title,
+            changes=changes,
+        )
     try:
         session.flush()  # the version check in SQL: two saves at once, one wins
     except StaleDataError as exc:
@@ -74,29 +107,72 @@ def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate
 def delete_item(*, session: Session, actor: User, item_id: int) -> None:
     """Remove an item, its pages and files from the catalogue and the index."""
     item = get_item(session=session, item_id=item_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="item.delete",
+        target_type="item",
+        target_id=item.id,
+        summary=item.title,
+    )
     session.delete(item)
     session.flush()
     schedule_sync(session, item_id)
 
 
+def text_version(text: str) -> str:
+    """A short fingerprint of a page's text: an edit names the text it started from."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def correct_page(
-    *, session: Session, actor: User, item_id: int, number: int, text: str | None
+    *,
+    session: Session,
+    actor: User,
+    item_id: int,
+    number: int,
+    text: str | None,
+    based_on: str | None = None,
 ) -> Page:
     """Set (or with None, drop) the staff correction of a page's text. Re-running OCR later
-    changes ``text`` only; the correction stays what readers see and what is searched."""
-    get_item(session=session, item_id=item_id)
+    changes ``text`` only; the correction stays what readers see and what is searched.
+
+    With ``based_on`` (the ``text_version`` the editor started from), an edit made while
+    someone else saved the page is refused instead of overwriting theirs."""
+    item = get_item(session=session, item_id=item_id)
     page = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
     if page is None:
         raise NotFound(
             f"Tài liệu số {item_id} không có trang {number}.",
             message_en=f"item {item_id} has no page {number}",
         )
+    before = page.effective_text
+    if based_on is not None and based_on != text_version(before):
+        raise Conflict(
+            f"Trang {number} vừa được người khác sửa trong lúc bạn sửa. Văn bản mới nhất đang "
+            "hiện ở dưới; hãy chép phần bạn sửa vào đó rồi lưu lại.",
+            message_en=f"page {number} changed since the edit started",
+        )
     page.corrected_text = text
+    audit.record(
+        session,
+        actor=actor,
+        action="page.correct",
+        target_type="item",
+        target_id=item_id,
+        summary=f"{item.title} — trang {number}",
+        changes={"text": [_excerpt(before), _excerpt(page.effective_text)]},
+    )
     page.corrected_by_id = actor.id if text is not None else None
     page.corrected_at = utcnow() if text is not None else None
     session.flush()
     schedule_sync(session, item_id)
     return page
+
+
+def _excerpt(text: str, limit: int = 300) -> str:
+    # The log keeps the start of a page's text, not whole pages.
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def get_item(*, session: Session, item_id: int) -> Item:
@@ -147,7 +223,71 @@ def page_view(page: Page) -> PageOut:
         text=page.effective_text,
         text_source=page.text_source,
         corrected=page.corrected_text is not None,
+        text_version=text_version(page.effective_text),
         width=page.width,
         height=page.height,
         has_image=page.image_key is not None,
     )
+
+
+# --- collections -------------------------------------------------------------------------------
+
+
+def list_collections(*, session: Session) -> list[Collection]:
+    """Every collection, in Vietnamese alphabetical order of title."""
+    return sorted(session.scalars(select(Collection)), key=lambda c: sort_key(c.title))
+
+
+def get_collection(*, session: Session, collection_id: int) -> Collection:
+    collection = session.get(Collection, collection_id)
+    if collection is None:
+        raise NotFound(
+            f"Không có bộ sưu tập số {collection_id}.",
+            message_en=f"no collection {collection_id}",
+        )
+    return collection
+
+
+def _collection_fields(collection: Collection) -> dict[str, Any]:
+    return {
+        "title": collection.title,
+        "slug": collection.slug,
+        "description": collection.description,
+    }
+
+
+def save_collection(
+    *, session: Session, actor: User, data: CollectionIn, collection_id: int | None = None
+) -> Collection:
+    """Create a collection (``collection_id`` None) or save an edit of one."""
+    collection = (
+        Collection()
+        if collection_id is None
+        else get_collection(session=session, collection_id=collection_id)
+    )
+    before = {} if collection_id is None else _collection_fields(collection)
+    slug = data.slug or slugify(data.title)
+    taken = session.scalar(select(Collection.id).where(Collection.slug == slug))
+    if taken is not None and taken != collection_id:
+        raise Conflict(
+            f"Đã có bộ sưu tập với đường dẫn «{slug}».", message_en=f"slug {slug!r} is taken"
+        )
+    collection.title, collection.slug, collection.description = data.title, slug, data.description
+    session.add(collection)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="collection.create" if collection_id is None else "collection.update",
+        target_type="collection",
+        target_id=collection.id,
+        summary=collection.title,
+        changes=audit.diff(before, _collection_fields(collection)),
+    )
+    return collection
+
+
+def slugify(title: str) -> str:
+    """A URL-safe name from a Vietnamese title ("Báo Thanh Hóa" → "bao-thanh-hoa")."""
+    words = re.findall(r"[a-z0-9]+", fold(title).lower())
+    return "-".join(words)[:120] or "bo-suu-tap"

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from collection.audit import service as audit
 from collection.catalogue import service as catalogue
 from collection.catalogue.schemas import ItemIn
 from collection.config import Settings
@@ -315,12 +316,27 @@ def import_rows(
 ) -> list[RowResult]:
     """Create an item (and queue its files' ingest) per row; each row commits on its own."""
     results = []
-    for number, row in rows:
-        result = _import_row(sessions, actor_id, settings, store, number, row, root)
+    for result in iter_import_rows(
+        sessions=sessions, actor_id=actor_id, settings=settings, store=store, rows=rows, root=root
+    ):
         results.append(result)
         if on_row:
             on_row(result)
     return results
+
+
+def iter_import_rows(
+    *,
+    sessions: sessionmaker[Session],
+    actor_id: int,
+    settings: Settings,
+    store: ObjectStore,
+    rows: list[tuple[int, dict[str, str]]],
+    root: Path,
+) -> Iterator[RowResult]:
+    """The rows' results, each as soon as its row is done (for a live report)."""
+    for number, row in rows:
+        yield _import_row(sessions, actor_id, settings, store, number, row, root)
 
 
 def _import_row(
@@ -367,6 +383,23 @@ def _import_row(
         return RowResult(number, "failed", title, reason=_describe(exc))
     except CollectionError as exc:
         return RowResult(number, "failed", title, reason=exc.message)
+
+
+def record_import(
+    sessions: sessionmaker[Session], actor_id: int, sheet_name: str, results: list[RowResult]
+) -> None:
+    """One audit entry per import run, with its counts (each created item has its own)."""
+    counts = {k: sum(r.status == k for r in results) for k in STATUS_LABELS}
+    with unit_of_work(sessions) as session:
+        audit.record(
+            session,
+            actor=session.get(User, actor_id),
+            action="import.run",
+            target_type="import",
+            target_id=None,
+            summary=f"{sheet_name}: {counts['created']} tạo mới, {counts['duplicate']} trùng, "
+            f"{counts['failed']} lỗi",
+        )
 
 
 def _import_key(data: ItemIn, paths: list[Path]) -> str:

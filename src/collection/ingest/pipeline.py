@@ -280,8 +280,13 @@ def _ocr_plan(ctx: JobContext) -> tuple[str, list[int], list[int], int]:
         languages = job.options.get("ocr_languages") or ctx.settings.ocr_languages
         pages = _file_pages(session, stored.id)
         offset = pages[0].number - 1 if pages else 0
+        chosen = set(job.options.get("pages") or ())
         todo = [
-            p for p in pages if p.text_source != TextSource.EMBEDDED and p.corrected_text is None
+            p
+            for p in pages
+            if p.corrected_text is None
+            # Chosen pages are OCRed even if they had a text layer (a bad one, say).
+            and (p.number in chosen if chosen else p.text_source != TextSource.EMBEDDED)
         ]
         remaining = [p.number for p in todo if p.ocr_job_id != job.id]
         return languages, [p.number for p in todo], remaining, offset

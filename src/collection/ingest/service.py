@@ -11,16 +11,45 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collection.audit import service as audit
 from collection.config import Settings
 from collection.db import after_commit
-from collection.errors import CollectionError, InvalidInput, NotFound
+from collection.errors import CollectionError, Conflict, InvalidInput, NotFound
 from collection.ingest.schemas import JobOut, UploadOut
 from collection.ingest.sniff import sniff
-from collection.models import IngestJob, Item, JobState, StoredFile, User
+from collection.models import IngestJob, Item, JobState, Page, StoredFile, User
 from collection.storage import ObjectStore
 
 CHUNK = 1024 * 1024
 STAGES = ("extract", "ocr", "normalise", "index", "images", "pdf", "tiles")
+STAGE_LABELS = {
+    "extract": "Đọc tệp",
+    "ocr": "OCR",
+    "normalise": "Chuẩn hóa văn bản",
+    "index": "Đưa vào tìm kiếm",
+    "images": "Tạo ảnh trang",
+    "pdf": "Tạo PDF tìm được chữ",
+    "tiles": "Tạo ảnh phóng to",
+}
+STATE_LABELS = {
+    JobState.QUEUED: "Đang chờ",
+    JobState.RUNNING: "Đang chạy",
+    JobState.DONE: "Hoàn tất",
+    JobState.FAILED: "Lỗi",
+}
+
+
+class DuplicateFile(Conflict):
+    code = "duplicate_file"
+
+    @classmethod
+    def of(cls, existing: StoredFile) -> DuplicateFile:
+        return cls(
+            f"Tệp này đã có trong kho (tài liệu số {existing.item_id} «{existing.item.title}», "
+            f"tệp «{existing.original_name}»). Có thể liên kết tệp có sẵn thay vì lưu lần hai.",
+            message_en=f"the same bytes are stored for item {existing.item_id}; "
+            "send link_duplicate=true to link them",
+        )
 
 
 class FileTooLarge(CollectionError):
@@ -65,6 +94,7 @@ def receive_file(
     filename: str,
     stream: BinaryIO,
     enqueue: bool = True,
+    link_duplicate: bool = True,
 ) -> UploadOut:
     """Check, hash and store an uploaded original, then queue its ingest job.
 
@@ -113,6 +143,8 @@ def receive_file(
         existing = session.scalar(
             select(StoredFile).where(StoredFile.sha256 == sha256, StoredFile.role == "original")
         )
+        if existing is not None and same_item is None and not link_duplicate:
+            raise DuplicateFile.of(existing)
         key = existing.storage_key if existing else original_key(sha256)
         duplicate = existing is not None
         if not duplicate and not store.exists(key):
@@ -137,6 +169,15 @@ def receive_file(
     )
     session.add(job)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="file.upload",
+        target_type="item",
+        target_id=item.id,
+        summary=f"{item.title} — {stored.original_name}",
+        changes={"file": [None, stored.original_name], "linked": [None, duplicate]},
+    )
     if enqueue:
         schedule(session, job.id)
     return UploadOut(
@@ -157,40 +198,139 @@ def schedule(session: Session, job_id: int) -> None:
 
 
 def rerun(
-    *, session: Session, actor: User, item_id: int, stages: list[str], ocr_languages: str | None
-) -> IngestJob:
-    """Run chosen stages of an item's last ingest again (e.g. OCR with other languages)."""
+    *,
+    session: Session,
+    actor: User,
+    item_id: int,
+    stages: list[str],
+    ocr_languages: str | None,
+    pages: list[int] | None = None,
+) -> list[IngestJob]:
+    """Run chosen stages of an item's ingest again (e.g. OCR with other languages), one job per
+    file; with ``pages``, only for the files holding those pages, and OCR only those pages."""
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise InvalidInput(
             f"Không có công đoạn: {', '.join(sorted(unknown))}. Các công đoạn: {', '.join(STAGES)}.",
             message_en=f"unknown stages {sorted(unknown)}; stages are {list(STAGES)}",
         )
-    last = session.scalar(
-        select(IngestJob).where(IngestJob.item_id == item_id).order_by(IngestJob.id.desc())
-    )
-    if last is None:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
+    last_per_file: dict[int, IngestJob] = {}
+    for job in session.scalars(
+        select(IngestJob).where(IngestJob.item_id == item_id).order_by(IngestJob.id)
+    ):
+        if job.file_id is not None:
+            last_per_file[job.file_id] = job
+    if not last_per_file:
         raise NotFound(
             "Tài liệu này chưa có tệp nào để xử lý lại.", message_en="the item has no ingest job"
         )
+    files_of_pages: dict[int, list[int]] = {}
+    if pages:
+        found = session.execute(
+            select(Page.file_id, Page.number).where(
+                Page.item_id == item_id, Page.number.in_(set(pages))
+            )
+        )
+        for file_id, number in found:
+            if file_id is not None:
+                files_of_pages.setdefault(file_id, []).append(number)
+        missing = sorted(set(pages) - {n for ns in files_of_pages.values() for n in ns})
+        if missing:
+            raise InvalidInput(
+                f"Tài liệu không có trang: {', '.join(map(str, missing))}.",
+                message_en=f"no pages {missing}",
+            )
     # Text may change, so normalising and indexing always run again; the rest only if asked.
     always = {"normalise", "index"} | ({"pdf"} if "ocr" in stages else set())
-    skip = [s for s in STAGES if s not in stages and s not in always and s in last.stages_done]
-    options = dict(last.options)
-    if ocr_languages:
-        options["ocr_languages"] = ocr_languages
-    job = IngestJob(
-        item_id=item_id,
-        file_id=last.file_id,
-        kind="rerun",
-        stages_done=skip,
-        options=options,
-        created_by_id=actor.id,
-    )
-    session.add(job)
+    jobs = []
+    for file_id, last in last_per_file.items():
+        if pages and file_id not in files_of_pages:
+            continue
+        skip = [s for s in STAGES if s not in stages and s not in always and s in last.stages_done]
+        options = dict(last.options)
+        options.pop("pages", None)
+        if ocr_languages:
+            options["ocr_languages"] = ocr_languages
+        if pages:
+            options["pages"] = sorted(files_of_pages[file_id])
+        job = IngestJob(
+            item_id=item_id,
+            file_id=file_id,
+            kind="rerun",
+            stages_done=skip,
+            options=options,
+            created_by_id=actor.id,
+        )
+        session.add(job)
+        jobs.append(job)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="job.rerun",
+        target_type="item",
+        target_id=item_id,
+        summary=item.title,
+        changes={
+            "stages": [None, stages],
+            "ocr_languages": [None, ocr_languages],
+            "pages": [None, pages or None],
+        },
+    )
+    for job in jobs:
+        schedule(session, job.id)
+    return jobs
+
+
+def retry(*, session: Session, actor: User, job_id: int) -> IngestJob:
+    """Queue a failed job again; it resumes at the stage that failed."""
+    job = session.get(IngestJob, job_id)
+    if job is None:
+        raise NotFound(f"Không có công việc số {job_id}.", message_en=f"no job {job_id}")
+    if job.state != JobState.FAILED:
+        raise Conflict(
+            f"Chỉ thử lại được công việc bị lỗi; công việc số {job_id} đang ở trạng thái "
+            f"«{STATE_LABELS[job.state]}».",
+            message_en=f"job {job_id} is {job.state.value}, not failed",
+        )
+    job.state, job.error, job.finished_at = JobState.QUEUED, None, None
+    job.lease_owner = job.lease_expires_at = None
+    audit.record(
+        session,
+        actor=actor,
+        action="job.retry",
+        target_type="job",
+        target_id=job.id,
+        summary=f"Công việc số {job.id} (tài liệu số {job.item_id})",
+    )
     schedule(session, job.id)
     return job
+
+
+def list_jobs(
+    *,
+    session: Session,
+    state: JobState | None = None,
+    item_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[JobOut]:
+    """Jobs, newest first, with their item's title."""
+    query = (
+        select(IngestJob, Item.title)
+        .join(Item, Item.id == IngestJob.item_id)
+        .order_by(IngestJob.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if state is not None:
+        query = query.where(IngestJob.state == state)
+    if item_id is not None:
+        query = query.where(IngestJob.item_id == item_id)
+    return [job_view(job, item_title=title) for job, title in session.execute(query)]
 
 
 def get_job(*, session: Session, job_id: int) -> JobOut:
@@ -200,13 +340,7 @@ def get_job(*, session: Session, job_id: int) -> JobOut:
     return job_view(job)
 
 
-def job_view(job: IngestJob) -> JobOut:
-    if job.state == JobState.DONE:
-        progress = "done"
-    elif job.progress_total:
-        progress = f"{job.stage} {job.progress_done}/{job.progress_total} pages"
-    else:
-        progress = job.stage or job.state.value
+def job_view(job: IngestJob, *, item_title: str = "") -> JobOut:
     return JobOut(
         id=job.id,
         item_id=job.item_id,
@@ -214,14 +348,39 @@ def job_view(job: IngestJob) -> JobOut:
         state=job.state,
         stage=job.stage,
         stages_done=list(job.stages_done),
-        progress=progress,
+        progress=_progress(job),
+        label=job_label(job),
         progress_done=job.progress_done,
         progress_total=job.progress_total,
         attempts=job.attempts,
         error=job.error,
         created_at=job.created_at,
         finished_at=job.finished_at,
+        item_title=item_title,
+        kind=job.kind,
+        pages=list(job.options.get("pages") or []),
+        ocr_languages=str(job.options.get("ocr_languages") or ""),
     )
+
+
+def _progress(job: IngestJob) -> str:
+    if job.state == JobState.DONE:
+        return "done"
+    if job.progress_total:
+        return f"{job.stage} {job.progress_done}/{job.progress_total} pages"
+    return job.stage or job.state.value
+
+
+def job_label(job: IngestJob) -> str:
+    """What staff read: "OCR trang 37/240", "Hoàn tất", "Lỗi"."""
+    if job.state in (JobState.DONE, JobState.FAILED):
+        return STATE_LABELS[job.state]
+    if job.state == JobState.QUEUED and not job.stage:
+        return STATE_LABELS[job.state]
+    stage = STAGE_LABELS.get(job.stage, job.stage)
+    if job.progress_total:
+        return f"{stage} trang {job.progress_done}/{job.progress_total}"
+    return stage
 
 
 def _clean_name(filename: str) -> str:

@@ -2,6 +2,7 @@
 
 from collection.db import Base
 from collection.models.accounts import ApiToken, LoginAttempt, LoginSession, Role, User
+from collection.models.audit import AuditEvent
 from collection.models.catalogue import (
     Access,
     Collection,
@@ -11,7 +12,7 @@ from collection.models.catalogue import (
     StoredFile,
     TextSource,
 )
-from collection.models.ingest import IngestJob, JobState
+from collection.models.ingest import ChunkedUpload, IngestJob, JobState
 from collection.models.points import AccessPoint, PointKind, PointLevel
 from collection.models.stats import UsageEvent, UsageKind
 
@@ -19,7 +20,9 @@ __all__ = [
     "Access",
     "AccessPoint",
     "ApiToken",
+    "AuditEvent",
     "Base",
+    "ChunkedUpload",
     "Collection",
     "IngestJob",
     "Item",

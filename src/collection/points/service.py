@@ -10,6 +10,7 @@ import ipaddress
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from collection.audit import service as audit
+from collection.catalogue.places import canonical_place
 from collection.db import utcnow
 from collection.errors import InvalidInput, NotFound
-from collection.models import AccessPoint, PointKind, PointLevel
+from collection.models import AccessPoint, PointKind, PointLevel, User
+from collection.search.vietnamese import sort_key
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -149,28 +153,112 @@ def create_point(
     district: str = "",
     allowed_origins: Sequence[str] = (),
     ip_ranges: Sequence[str] = (),
+    actor: User | None = None,
 ) -> AccessPoint:
-    if not name.strip():
-        raise InvalidInput("Cần nhập tên điểm truy cập.", message_en="a point needs a name")
-    point = AccessPoint(
-        name=name.strip(),
-        kind=kind,
-        level=level,
-        district=district.strip(),
-        widget_key=new_widget_key(),
-        allowed_origins=checked_origins(allowed_origins),
-        ip_ranges=checked_ranges(ip_ranges),
-    )
+    """A new access point with its own widget key."""
+    point = AccessPoint(widget_key=new_widget_key())
+    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=True)
     session.add(point)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="point.create",
+        target_type="point",
+        target_id=point.id,
+        summary=point.name,
+    )
     return point
 
 
-def rotate_key(*, session: Session, point_id: int, at: datetime | None = None) -> AccessPoint:
-    """A new widget key; the old one stops working at once."""
+def _fields(point: AccessPoint) -> dict[str, object]:
+    return {
+        "name": point.name,
+        "kind": point.kind.value,
+        "level": point.level.value,
+        "district": point.district,
+        "allowed_origins": list(point.allowed_origins or []),
+        "ip_ranges": list(point.ip_ranges or []),
+        "active": point.active,
+    }
+
+
+def _apply(
+    point: AccessPoint,
+    name: str,
+    kind: PointKind,
+    level: PointLevel,
+    district: str,
+    allowed_origins: Sequence[str],
+    ip_ranges: Sequence[str],
+    *,
+    active: bool,
+) -> None:
+    if not name.strip():
+        raise InvalidInput("Cần nhập tên điểm truy cập.", message_en="a point needs a name")
+    point.name = unicodedata.normalize("NFC", name.strip())
+    point.kind, point.level, point.active = kind, level, active
+    point.district = canonical_place(district)
+    point.allowed_origins = checked_origins(allowed_origins)
+    point.ip_ranges = checked_ranges(ip_ranges)
+
+
+def get_point(*, session: Session, point_id: int) -> AccessPoint:
     point = session.get(AccessPoint, point_id)
     if point is None:
         raise NotFound(f"Không có điểm truy cập số {point_id}.", message_en=f"no point {point_id}")
+    return point
+
+
+def list_points(*, session: Session) -> list[AccessPoint]:
+    """Every access point, in Vietnamese alphabetical order of name."""
+    return sorted(session.scalars(select(AccessPoint)), key=lambda p: sort_key(p.name))
+
+
+def update_point(
+    *,
+    session: Session,
+    actor: User,
+    point_id: int,
+    name: str,
+    kind: PointKind,
+    level: PointLevel,
+    district: str,
+    allowed_origins: Sequence[str],
+    ip_ranges: Sequence[str],
+    active: bool,
+) -> AccessPoint:
+    """Save an edit of a point (its key stays; ``rotate_key`` changes it)."""
+    point = get_point(session=session, point_id=point_id)
+    before = _fields(point)
+    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=active)
+    changes = audit.diff(before, _fields(point))
+    if changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="point.update",
+            target_type="point",
+            target_id=point.id,
+            summary=point.name,
+            changes=changes,
+        )
+    return point
+
+
+def rotate_key(
+    *, session: Session, point_id: int, at: datetime | None = None, actor: User | None = None
+) -> AccessPoint:
+    """A new widget key; the old one stops working at once."""
+    point = get_point(session=session, point_id=point_id)
     point.widget_key = new_widget_key()
     point.widget_key_rotated_at = at or utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="point.rotate_key",
+        target_type="point",
+        target_id=point.id,
+        summary=point.name,
+    )
     return point

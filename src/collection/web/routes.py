@@ -5,21 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
 from collection.accounts import service as accounts
-from collection.accounts.roles import Permission
 from collection.accounts.routes import login_user, set_login_cookies
-from collection.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, DbSession, require
+from collection.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, DbSession
 from collection.errors import CollectionError
-from collection.models import IngestJob, Item, ItemStatus, JobState, User
 from collection.web import csrf
 from collection.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-StaffUser = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
 
 
 def safe_next(target: str | None, default: str = "/staff") -> str:
@@ -89,32 +85,6 @@ def logout_submit(
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
-
-
-@router.get("/staff", response_class=HTMLResponse)
-def staff_home(request: Request, session: DbSession, user: StaffUser) -> Response:
-    items_by_status: dict[ItemStatus, int] = {
-        status: count
-        for status, count in session.execute(
-            select(Item.status, func.count()).group_by(Item.status)
-        )
-    }
-    jobs_by_state: dict[JobState, int] = {
-        state: count
-        for state, count in session.execute(
-            select(IngestJob.state, func.count()).group_by(IngestJob.state)
-        )
-    }
-    return templates.TemplateResponse(
-        request,
-        "staff/home.html",
-        {
-            "user": user,
-            "csrf": csrf.csrf_token(request),
-            "items": [(s, items_by_status.get(s, 0)) for s in ItemStatus],
-            "jobs": [(s, jobs_by_state.get(s, 0)) for s in JobState],
-        },
-    )
 
 
 def login_redirect(request: Request) -> RedirectResponse:

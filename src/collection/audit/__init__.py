@@ -1,0 +1,1 @@
+"""The audit log: every change staff make, who and when."""

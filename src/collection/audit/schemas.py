@@ -1,0 +1,22 @@
+"""The audit log's API shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    user_id: int | None
+    actor: str
+    action: str
+    target_type: str
+    target_id: int | None
+    summary: str
+    changes: dict[str, Any]

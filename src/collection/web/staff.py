@@ -1,0 +1,276 @@
+"""The staff workspace's shared parts: the page frame (navigation by role, flash messages,
+form errors in Vietnamese), the CSRF check every staff form goes through, the dashboard and the
+audit log. The areas live beside it: staff_items (cataloguing), staff_ingest (jobs, bulk
+import), staff_admin (access points, accounts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from collection.accounts.roles import Permission, allows
+from collection.api.deps import DbSession, require
+from collection.audit import service as audit
+from collection.catalogue.reading import DC_LABELS
+from collection.errors import PermissionDenied
+from collection.ingest.service import STAGE_LABELS, STATE_LABELS, job_label
+from collection.models import AuditEvent, IngestJob, Item, ItemStatus, JobState, User
+from collection.web import csrf
+from collection.web.templating import templates
+
+StaffUser = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
+Cataloguer = Annotated[User, Depends(require(Permission.CATALOGUE))]
+PointManager = Annotated[User, Depends(require(Permission.MANAGE_POINTS))]
+Admin = Annotated[User, Depends(require(Permission.MANAGE_USERS))]
+
+# Messages shown after a redirect (?tb=…): the URL carries a code, never text.
+FLASH = {
+    "da-luu": "Đã lưu.",
+    "da-tao": "Đã tạo.",
+    "da-xoa": "Đã xóa.",
+    "xu-ly-lai": "Đã xếp lịch xử lý lại. Theo dõi tiến độ ở bên dưới.",
+    "thu-lai": "Đã xếp lịch thử lại công việc.",
+    "da-sua-trang": "Đã lưu văn bản trang. Bản sửa sẽ có trong kết quả tìm kiếm sau ít giây.",
+    "bo-sua-trang": "Đã bỏ bản sửa; trang dùng lại văn bản OCR.",
+    "ma-moi": "Đã cấp mã nhúng mới. Mã cũ không còn dùng được: hãy gửi đoạn mã mới cho điểm.",
+    "mat-khau": "Đã đặt mật khẩu mới.",
+}
+FIELD_MESSAGES = {
+    "missing": "Cần nhập.",
+    "string_too_short": "Không được để trống.",
+    "enum": "Giá trị không hợp lệ.",
+    "int_parsing": "Phải là một số.",
+    "bool_parsing": "Giá trị không hợp lệ.",
+    "extra_forbidden": "Trường không được phép.",
+}
+
+
+async def check_form_csrf(request: Request) -> None:
+    """Every state-changing request to a staff page must carry the form's CSRF token."""
+    if request.method in ("GET", "HEAD"):
+        return
+    form = await request.form()  # parsed once; the route's Form() parameters reuse it
+    csrf.check_form(request, str(form.get("csrf_token", "")))
+
+
+def staff_router() -> APIRouter:
+    """A router for staff pages: every POST to it must carry the form's CSRF token."""
+    return APIRouter(include_in_schema=False, dependencies=[Depends(check_form_csrf)])
+
+
+router = staff_router()
+
+
+def staff_links(user: User) -> list[tuple[str, str, bool]]:
+    """The workspace's sections, and whether this user's role may open each."""
+    role = user.role
+    return [
+        ("/staff", "Tổng quan", True),
+        ("/staff/tai-lieu", "Tài liệu", True),
+        ("/staff/bo-suu-tap", "Bộ sưu tập", True),
+        ("/staff/nhap-lo", "Nhập hàng loạt", allows(role, Permission.CATALOGUE)),
+        ("/staff/cong-viec", "Công việc xử lý", True),
+        ("/staff/diem-truy-cap", "Điểm truy cập", allows(role, Permission.MANAGE_POINTS)),
+        ("/staff/tai-khoan", "Tài khoản", allows(role, Permission.MANAGE_USERS)),
+        ("/staff/nhat-ky", "Nhật ký thay đổi", True),
+    ]
+
+
+templates.env.globals["staff_links"] = staff_links
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as staff read it, in Vietnam time: 23/11/2026 14:05."""
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+templates.env.filters["local_time"] = local_time
+
+
+def page(
+    request: Request,
+    name: str,
+    user: User,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Response:
+    """Render a staff page with what every one of them shows (navigation, flash, error)."""
+    flash = FLASH.get(request.query_params.get("tb", ""))
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": csrf.csrf_token(request),
+            "flash": flash,
+            "error": error,
+            "may": lambda permission: allows(user.role, Permission(permission)),
+            **(context or {}),
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+    csrf.remember(request, response, request.app.state.settings)
+    return response
+
+
+def done(url: str, flash: str) -> RedirectResponse:
+    """After a successful form: back to a page, with a message (POST → redirect → GET)."""
+    separator = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{separator}tb={flash}", status_code=303)
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints as {field: Vietnamese message} for a form."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        kind = error["type"]
+        if kind == "value_error":
+            message = str(error["msg"]).removeprefix("Value error, ")
+        elif kind == "string_too_long":
+            message = f"Quá dài (tối đa {error.get('ctx', {}).get('max_length')} ký tự)."
+        elif kind == "string_pattern_mismatch":
+            message = "Không đúng dạng yêu cầu."
+        else:
+            message = FIELD_MESSAGES.get(kind, str(error["msg"]))
+        errors.setdefault(field, message)
+    return errors
+
+
+def pairs(rows: Iterable[Any]) -> dict[Any, Any]:
+    """A two-column query result as a dict (a Result has keys(), so dict() would misread it)."""
+    return {key: value for key, value in rows}
+
+
+def refuse(user: User, permission: Permission) -> None:
+    """For a page shared by roles: stop here if this user may not make the change."""
+    if not allows(user.role, permission):
+        raise PermissionDenied(
+            f"Vai trò «{user.role.label}» không được phép thực hiện thao tác này.",
+            message_en=f"role {user.role.value!r} lacks permission {permission.value!r}",
+        )
+
+
+# --- dashboard and audit log -------------------------------------------------------------------
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def dashboard(request: Request, session: DbSession, user: StaffUser) -> Response:
+    items_by_status: dict[ItemStatus, int] = pairs(
+        session.execute(select(Item.status, func.count()).group_by(Item.status))
+    )
+    jobs_by_state: dict[JobState, int] = pairs(
+        session.execute(select(IngestJob.state, func.count()).group_by(IngestJob.state))
+    )
+    active = list(
+        session.execute(
+            select(IngestJob, Item.title)
+            .join(Item, Item.id == IngestJob.item_id)
+            .where(IngestJob.state.in_([JobState.RUNNING, JobState.QUEUED, JobState.FAILED]))
+            .order_by(IngestJob.id.desc())
+            .limit(10)
+        )
+    )
+    return page(
+        request,
+        "staff/home.html",
+        user,
+        {
+            "items": [(s, items_by_status.get(s, 0)) for s in ItemStatus],
+            "jobs": [(s, STATE_LABELS[s], jobs_by_state.get(s, 0)) for s in JobState],
+            "active_jobs": active,
+            "recent": audit.entries(session=session, limit=15),
+            "action_labels": audit.ACTION_LABELS,
+        },
+    )
+
+
+TARGET_LINKS = {
+    "item": "/staff/tai-lieu/{}",
+    "collection": "/staff/bo-suu-tap/{}",
+    "point": "/staff/diem-truy-cap/{}",
+    "user": "/staff/tai-khoan/{}",
+    "job": "/staff/cong-viec?job={}",
+}
+templates.env.globals["audit_link"] = lambda e: (
+    TARGET_LINKS[e.target_type].format(e.target_id)
+    if e.target_type in TARGET_LINKS and e.target_id is not None
+    else None
+)
+FIELD_LABELS = {
+    **DC_LABELS,
+    "status": "Trạng thái",
+    "access": "Mức truy cập",
+    "collection_id": "Bộ sưu tập",
+    "ocr_languages": "Ngôn ngữ OCR",
+    "text": "Văn bản",
+    "file": "Tệp",
+    "linked": "Liên kết tệp có sẵn",
+    "stages": "Công đoạn",
+    "pages": "Trang",
+    "role": "Vai trò",
+    "active": "Đang hoạt động",
+    "display_name": "Tên hiển thị",
+    "name": "Tên",
+    "slug": "Đường dẫn",
+    "kind": "Loại điểm",
+    "level": "Cấp",
+    "district": "Huyện",
+    "allowed_origins": "Trang web được nhúng",
+    "ip_ranges": "Dải IP",
+}
+
+
+def show_value(value: Any) -> str:
+    """A logged value as staff read it."""
+    if value is None or value == "" or value == []:
+        return "(trống)"
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    text = str(value)
+    return text if len(text) <= 160 else text[:160] + "…"
+
+
+templates.env.globals["field_label"] = lambda name: FIELD_LABELS.get(name, name)
+templates.env.globals["show_value"] = show_value
+templates.env.globals["job_label"] = job_label
+templates.env.filters["stage_label"] = lambda stage: STAGE_LABELS.get(stage, stage)
+templates.env.globals["action_label"] = lambda action: audit.ACTION_LABELS.get(action, action)
+
+
+@router.get("/staff/nhat-ky", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    session: DbSession,
+    user: StaffUser,
+    loai: Annotated[str, Query(max_length=30)] = "",
+    so: Annotated[int | None, Query()] = None,
+    truoc: Annotated[int | None, Query()] = None,
+) -> Response:
+    where = audit.LogFilter(target_type=loai or None, target_id=so)
+    entries: list[AuditEvent] = audit.entries(
+        session=session, where=where, limit=50, before_id=truoc
+    )
+    return page(
+        request,
+        "staff/audit.html",
+        user,
+        {
+            "entries": entries,
+            "kind": loai,
+            "target_id": so,
+            "older": entries[-1].id if len(entries) == 50 else None,
+        },
+    )
