@@ -4,11 +4,14 @@ tests/artifacts/."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -138,3 +141,39 @@ def live_app(settings: Settings) -> Iterator[LiveApp]:
 @pytest.fixture
 def base_url(live_app: LiveApp) -> str:
     return live_app.url
+
+
+@dataclass(frozen=True)
+class HostSite:
+    """Static pages of an access point's own site, served from another origin than ours."""
+
+    root: Path
+    port: int
+
+    def url(self, name: str, host: str = "localhost") -> str:
+        return f"http://{host}:{self.port}/{name}"
+
+    @property
+    def origin(self) -> str:
+        return f"http://localhost:{self.port}"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def host_site(tmp_path: Path) -> Iterator[HostSite]:
+    root = tmp_path / "host-site"
+    root.mkdir()
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, name="host-site", daemon=True)
+    thread.start()
+    try:
+        yield HostSite(root, server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -217,3 +217,29 @@ def test_bulk_import_page_reports_each_row(
     assert "Trùng, bỏ qua" in again.text
     with session_scope(settings.sqlalchemy_url) as session:
         assert len(session.scalars(select(Item)).all()) == 1
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_over_https(
+    settings: Settings, api: Api
+) -> None:
+    from collection.app import create_app
+
+    for base, secure in (("http://testserver", False), ("https://testserver", True)):
+        with TestClient(create_app(settings), base_url=base) as browser:
+            browser.get("/login")
+            response = browser.post(
+                "/login",
+                data={
+                    "email": CATALOGUER,
+                    "password": PASSWORD,
+                    "csrf_token": browser.cookies["kho_csrf"],
+                },
+                follow_redirects=False,
+            )
+            assert response.status_code == 303
+            session_cookie = next(
+                c for c in response.headers.get_list("set-cookie") if c.startswith("kho_session=")
+            )
+            flags = session_cookie.lower()
+            assert "httponly" in flags and "samesite=lax" in flags
+            assert ("secure" in flags.split("; ")) is secure

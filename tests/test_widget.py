@@ -4,14 +4,8 @@ hostile host page served from another origin."""
 
 from __future__ import annotations
 
-import functools
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +22,7 @@ from collection.errors import TooManyRequests
 from collection.models import AccessPoint, PointKind, PointLevel, UsageEvent, UsageKind
 from collection.points.service import Point, create_point, rotate_key
 from collection.points.widget import RateLimiter, embed_snippets, origin_allowed
-from tests.browsing import CHROME_109, ConsoleErrors, needs_chromium, shot
+from tests.browsing import CHROME_109, ConsoleErrors, HostSite, needs_chromium, shot
 from tests.helpers import Api, add_pages, new_item, run_search_tasks
 
 HOST_ORIGIN = "https://thuvien-thoxuan.example.vn"
@@ -376,42 +370,6 @@ def _attributes(html: str, tag: str) -> dict[str, str]:
 
 
 # --- the script in a real browser ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HostSite:
-    """Static pages of an access point's own site, served from another origin than ours."""
-
-    root: Path
-    port: int
-
-    def url(self, name: str, host: str = "localhost") -> str:
-        return f"http://{host}:{self.port}/{name}"
-
-    @property
-    def origin(self) -> str:
-        return f"http://localhost:{self.port}"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def host_site(tmp_path: Path) -> Iterator[HostSite]:
-    root = tmp_path / "host-site"
-    root.mkdir()
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, name="host-site", daemon=True)
-    thread.start()
-    try:
-        yield HostSite(root, server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

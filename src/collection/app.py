@@ -31,6 +31,7 @@ from collection.web.public import router as public_router
 from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
 from collection.web.staff import router as staff_router
+from collection.web.staff_admin import router as staff_admin_router
 from collection.web.staff_ingest import router as staff_ingest_router
 from collection.web.staff_items import router as staff_items_router
 from collection.web.templating import FRONTEND_DIR, templates
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(staff_router)
     app.include_router(staff_items_router)
+    app.include_router(staff_admin_router)
     app.include_router(staff_ingest_router)
     app.include_router(public_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")

@@ -364,6 +364,7 @@ def import_folder(
             fail("Cần một tài khoản quản trị hoặc biên mục (--email).")
         actor_id = actor.id
     counts = {"created": 0, "duplicate": 0, "failed": 0}
+    sessions = session_factory(settings.sqlalchemy_url)
     with typer.progressbar(length=len(rows), label="Nhập / importing", file=sys.stderr) as bar:
 
         def advance(result: bulk.RowResult) -> None:
@@ -371,7 +372,7 @@ def import_folder(
             bar.update(1)
 
         results = bulk.import_rows(
-            sessions=session_factory(settings.sqlalchemy_url),
+            sessions=sessions,
             actor_id=actor_id,
             settings=settings,
             store=store_for(settings),
@@ -379,6 +380,7 @@ def import_folder(
             root=folder,
             on_row=advance,
         )
+    bulk.record_import(sessions, actor_id, sheet.name, results)
     labels = {"created": "đã tạo", "duplicate": "trùng, bỏ qua", "failed": "lỗi"}
     for result in results:
         detail = f"tài liệu {result.item_id}" if result.item_id else result.reason

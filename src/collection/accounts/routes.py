@@ -36,15 +36,19 @@ Admin = Annotated[User, Depends(require(Permission.MANAGE_USERS))]
 TokenUser = Annotated[User, Depends(require(Permission.USE_API_TOKENS))]
 
 
-def set_login_cookies(response: Response, *, settings: Settings, token: str) -> None:
-    """The session cookie (httponly) and the CSRF cookie (readable by our own scripts)."""
+def set_login_cookies(
+    response: Response, *, settings: Settings, token: str, request: Request
+) -> None:
+    """The session cookie (httponly) and the CSRF cookie (readable by our own scripts); Secure
+    when the site is public over https or this request came over https."""
     max_age = settings.session_hours * 3600
+    secure = settings.cookies_secure or request.url.scheme == "https"
     response.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=max_age,
         httponly=True,
-        secure=settings.cookies_secure,
+        secure=secure,
         samesite="lax",
         path="/",
     )
@@ -53,7 +57,7 @@ def set_login_cookies(response: Response, *, settings: Settings, token: str) -> 
         secrets.token_urlsafe(24),
         max_age=max_age,
         httponly=False,
-        secure=settings.cookies_secure,
+        secure=secure,
         samesite="strict",
         path="/",
     )
@@ -94,7 +98,7 @@ def login(
         password=body.password,
         user_agent=request.headers.get("user-agent", ""),
     )
-    set_login_cookies(response, settings=settings, token=token)
+    set_login_cookies(response, settings=settings, token=token, request=request)
     return user
 
 

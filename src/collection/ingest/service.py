@@ -337,7 +337,8 @@ def get_job(*, session: Session, job_id: int) -> JobOut:
     job = session.get(IngestJob, job_id)
     if job is None:
         raise NotFound(f"Không có công việc số {job_id}.", message_en=f"no job {job_id}")
-    return job_view(job)
+    item = session.get(Item, job.item_id)
+    return job_view(job, item_title=item.title if item else "")
 
 
 def job_view(job: IngestJob, *, item_title: str = "") -> JobOut:
@@ -373,9 +374,7 @@ def _progress(job: IngestJob) -> str:
 
 def job_label(job: IngestJob) -> str:
     """What staff read: "OCR trang 37/240", "Hoàn tất", "Lỗi"."""
-    if job.state in (JobState.DONE, JobState.FAILED):
-        return STATE_LABELS[job.state]
-    if job.state == JobState.QUEUED and not job.stage:
+    if job.state != JobState.RUNNING:
         return STATE_LABELS[job.state]
     stage = STAGE_LABELS.get(job.stage, job.stage)
     if job.progress_total:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 
 from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
+from collection.db import after_commit
 from collection.models import AccessPoint, User
 from collection.points import service
 from collection.points.schemas import PointIn, PointOut, SnippetsOut
@@ -31,8 +32,8 @@ def list_points(session: DbSession, _user: PointManager) -> list[AccessPoint]:
 def create_point(
     body: PointIn, request: Request, session: DbSession, user: PointManager
 ) -> AccessPoint:
-    point = service.create_point(session=session, actor=user, **body.model_dump(exclude={"active"}))
-    request.app.state.points.forget()
+    point = service.create_point(session=session, actor=user, **body.model_dump())
+    after_commit(session, request.app.state.points.forget)  # seen at once, after the commit
     return point
 
 
@@ -43,7 +44,7 @@ def update_point(
     point = service.update_point(
         session=session, actor=user, point_id=point_id, **body.model_dump()
     )
-    request.app.state.points.forget()
+    after_commit(session, request.app.state.points.forget)  # seen at once, after the commit
     return point
 
 
@@ -56,7 +57,7 @@ def rotate_key(
     point_id: int, request: Request, session: DbSession, user: PointManager
 ) -> AccessPoint:
     point = service.rotate_key(session=session, point_id=point_id, actor=user)
-    request.app.state.points.forget()
+    after_commit(session, request.app.state.points.forget)  # seen at once, after the commit
     return point
 
 

@@ -153,11 +153,12 @@ def create_point(
     district: str = "",
     allowed_origins: Sequence[str] = (),
     ip_ranges: Sequence[str] = (),
+    active: bool = True,
     actor: User | None = None,
 ) -> AccessPoint:
     """A new access point with its own widget key."""
     point = AccessPoint(widget_key=new_widget_key())
-    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=True)
+    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=active)
     session.add(point)
     session.flush()
     audit.record(

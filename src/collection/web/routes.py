@@ -69,7 +69,7 @@ def login_submit(
             headers=exc.headers,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_login_cookies(response, settings=settings, token=token)
+    set_login_cookies(response, settings=settings, token=token, request=request)
     return response
 
 

@@ -20,7 +20,18 @@ from collection.audit import service as audit
 from collection.catalogue.reading import DC_LABELS
 from collection.errors import PermissionDenied
 from collection.ingest.service import STAGE_LABELS, STATE_LABELS, job_label
-from collection.models import AuditEvent, IngestJob, Item, ItemStatus, JobState, User
+from collection.models import (
+    Access,
+    AuditEvent,
+    IngestJob,
+    Item,
+    ItemStatus,
+    JobState,
+    PointKind,
+    PointLevel,
+    Role,
+    User,
+)
 from collection.web import csrf
 from collection.web.templating import templates
 
@@ -195,18 +206,25 @@ def dashboard(request: Request, session: DbSession, user: StaffUser) -> Response
     )
 
 
+# Where an audit entry's target is shown, and who may open that page.
 TARGET_LINKS = {
-    "item": "/staff/tai-lieu/{}",
-    "collection": "/staff/bo-suu-tap/{}",
-    "point": "/staff/diem-truy-cap/{}",
-    "user": "/staff/tai-khoan/{}",
-    "job": "/staff/cong-viec?job={}",
+    "item": ("/staff/tai-lieu/{}", Permission.VIEW_STAFF),
+    "collection": ("/staff/bo-suu-tap/{}", Permission.VIEW_STAFF),
+    "point": ("/staff/diem-truy-cap/{}", Permission.MANAGE_POINTS),
+    "user": ("/staff/tai-khoan/{}", Permission.MANAGE_USERS),
+    "job": ("/staff/cong-viec?job={}", Permission.VIEW_STAFF),
 }
-templates.env.globals["audit_link"] = lambda e: (
-    TARGET_LINKS[e.target_type].format(e.target_id)
-    if e.target_type in TARGET_LINKS and e.target_id is not None
-    else None
-)
+
+
+def audit_link(entry: AuditEvent, viewer: User) -> str | None:
+    """The staff page of an entry's target, if this viewer may open it."""
+    if entry.target_type not in TARGET_LINKS or entry.target_id is None:
+        return None
+    url, permission = TARGET_LINKS[entry.target_type]
+    return url.format(entry.target_id) if allows(viewer.role, permission) else None
+
+
+templates.env.globals["audit_link"] = audit_link
 FIELD_LABELS = {
     **DC_LABELS,
     "status": "Trạng thái",
@@ -231,15 +249,24 @@ FIELD_LABELS = {
 }
 
 
-def show_value(value: Any) -> str:
-    """A logged value as staff read it."""
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "role": {r.value: r.label for r in Role},
+    "status": {s.value: s.label for s in ItemStatus},
+    "access": {a.value: a.label for a in Access},
+    "kind": {k.value: k.label for k in PointKind},
+    "level": {lv.value: lv.label for lv in PointLevel},
+}
+
+
+def show_value(value: Any, field: str = "") -> str:
+    """A logged value as staff read it (codes as their Vietnamese labels)."""
     if value is None or value == "" or value == []:
         return "(trống)"
     if isinstance(value, bool):
         return "có" if value else "không"
     if isinstance(value, list):
         return "; ".join(map(str, value))
-    text = str(value)
+    text = VALUE_LABELS.get(field, {}).get(str(value), str(value))
     return text if len(text) <= 160 else text[:160] + "…"
 
 
