@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Route, expect
+from pydantic import AnyHttpUrl
 
 from collection.config import Settings
 from collection.ingest.pipeline import run_job, run_ocr_chunk
@@ -19,8 +20,8 @@ from collection.models import Role
 from collection.search import meili
 from collection.search.sync import sync_item
 from tests import material
-from tests.browsing import ConsoleErrors, needs_chromium, shot
-from tests.helpers import PASSWORD, make_user
+from tests.browsing import ConsoleErrors, HostSite, needs_chromium, shot
+from tests.helpers import PASSWORD, Api, add_pages, make_user, new_item
 
 EMAIL = "bien.muc@thuvien.vn"
 pytestmark = needs_chromium
@@ -194,8 +195,6 @@ def test_correct_a_page_and_find_the_corrected_word(
     page: Page, base_url: str, settings: Settings, worker: None
 ) -> None:
     make_user(settings, EMAIL, Role.CATALOGUER)
-    from tests.helpers import add_pages
-
     log_in(page, base_url)
     page.goto(f"{base_url}/staff/tai-lieu/moi")
     page.get_by_role("textbox", name="Nhan đề", exact=True).fill("Gia phả họ Lê làng Bồng Trung")
@@ -213,3 +212,45 @@ def test_correct_a_page_and_find_the_corrected_word(
     expect(page.get_by_text("Trang này đã được sửa tay", exact=False)).to_be_visible()
     shot(page, "staff-page-editor.png")
     public_search_finds(page, base_url, settings, "Thạnh", "Gia phả họ Lê làng Bồng Trung")
+
+
+def test_an_access_point_pastes_its_snippet_on_its_own_site(
+    page: Page,
+    base_url: str,
+    settings: Settings,
+    worker: None,
+    host_site: HostSite,
+    api: Api,
+) -> None:
+    settings.public_url = AnyHttpUrl(base_url)  # snippets name the address citizens use
+    item_id = new_item(api, title="Địa chí huyện Thọ Xuân")
+    add_pages(settings, item_id, ["Lam Kinh, đất Thọ Xuân"])
+    make_user(settings, "quan.tri@thuvien.vn", Role.ADMIN)
+    page.goto(f"{base_url}/login")
+    page.get_by_label("E-mail").fill("quan.tri@thuvien.vn")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Điểm truy cập").click()
+    page.get_by_label("Tên điểm", exact=False).fill("Thư viện huyện Thọ Xuân")
+    page.locator("#f-kind").select_option("tvcc")
+    page.locator("#f-level").select_option("district")
+    page.locator("#f-district").select_option("Thọ Xuân")
+    page.locator("#f-allowed_origins").fill(host_site.origin)
+    page.locator("#tao-moi button[type=submit]").click()
+    expect(page.get_by_text("Đã tạo.")).to_be_visible()
+    snippet = page.locator("#snippet-script").input_value()
+
+    (host_site.root / "index.html").write_text(
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Thư viện Thọ Xuân'
+        f'</title><link rel="icon" href="data:,"></head><body><h1>Tìm tài liệu</h1>{snippet}'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    meili.ready_engine(settings).wait_for_idle()
+    page.goto(host_site.url("index.html"))
+    widget = page.locator("kho-search-widget")
+    box = widget.get_by_role("searchbox", name="Tìm trong Kho số Thanh Hóa")
+    box.fill("Lam Kinh")
+    box.press("Enter")
+    expect(widget.get_by_role("link", name="Địa chí huyện Thọ Xuân")).to_be_visible()
+    shot(page, "staff-point-snippet-on-host.png")

@@ -130,12 +130,14 @@ class SearchEngine:
 
     def ensure_indexes(self, *, wait: bool = True) -> None:
         """Create our indexes if missing and apply the settings from search/ (idempotent)."""
-        tasks = []
+        tasks: list[int] = []
         for kind in INDEX_KINDS:
             tasks += self._create_with_settings(self.index_names[kind], kind)
         if wait:
             for task_uid in tasks:
-                self.wait(task_uid)
+                # Two processes starting together may both create an index: one of the two
+                # creations fails, and the index is there all the same.
+                self.wait(task_uid, tolerate=frozenset({"index_already_exists"}))
 
     def current_settings(self, kind: str) -> dict[str, Any]:
         with _translated("get settings"):
@@ -297,12 +299,17 @@ class SearchEngine:
             self.wait(task.uid, timeout_ms=timeout_ms)
 
     # --- tasks -------------------------------------------------------------------------------
-    def wait(self, task_uid: int, *, timeout_ms: int = 60_000) -> None:
-        """Wait for a Meilisearch task; a failed task becomes our error with its reason."""
+    def wait(
+        self, task_uid: int, *, timeout_ms: int = 60_000, tolerate: frozenset[str] = frozenset()
+    ) -> None:
+        """Wait for a Meilisearch task; a failed task becomes our error with its reason, unless
+        its error code is one to ``tolerate``."""
         with _translated("wait for task"):
             task = self._writer.wait_for_task(task_uid, timeout_in_ms=timeout_ms, interval_in_ms=20)
         if task.status != "succeeded":
             error = task.error or {}
+            if error.get("code") in tolerate:
+                return
             raise CollectionError(
                 "Máy tìm kiếm không thực hiện được thao tác.",
                 message_en=f"Meilisearch task {task_uid} {task.status}: {error.get('message', '')}",
