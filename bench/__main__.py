@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import ingest, ocr_quality, search, storage
+from bench import ingest, ocr_quality, search, storage, upload
 
 
 def main() -> None:
@@ -14,6 +14,7 @@ def main() -> None:
         "ingest": ingest.run(),
         "ocr_quality": ocr_quality.run(),
         "search": search.run(),
+        "upload": upload.run(),
     }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

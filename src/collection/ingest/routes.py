@@ -14,11 +14,12 @@ from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile, 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.config import Settings
-from collection.errors import InvalidInput
+from collection.errors import CollectionError, InvalidInput
 from collection.ingest import bulk, uploads
 from collection.ingest import service as ingest
 from collection.ingest.schemas import (
@@ -91,13 +92,21 @@ async def put_chunk(
             message_en=f"chunks are at most {limit} bytes",
         )
     data = bytearray()
-    async for piece in request.stream():
-        data += piece
-        if len(data) > limit:
-            raise InvalidInput(
-                f"Mỗi phần tối đa {settings.upload_chunk_mb} MB.",
-                message_en=f"chunks are at most {limit} bytes",
-            )
+    try:
+        async for piece in request.stream():
+            data += piece
+            if len(data) > limit:
+                raise InvalidInput(
+                    f"Mỗi phần tối đa {settings.upload_chunk_mb} MB.",
+                    message_en=f"chunks are at most {limit} bytes",
+                )
+    except ClientDisconnect as exc:
+        # What resumable uploads are for: nothing was stored, the client sends it again.
+        raise CollectionError(
+            "Kết nối bị ngắt khi đang gửi phần tệp; hãy gửi lại phần này.",
+            message_en=f"connection dropped during chunk {index}",
+            status=400,
+        ) from exc
 
     def store_chunk() -> ChunkedUploadOut:
         upload = uploads.put_chunk(

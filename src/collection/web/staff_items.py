@@ -356,21 +356,28 @@ def upload_without_script(
         if exc.status >= 500:
             raise
         session.rollback()
-        item = catalogue.get_item(session=session, item_id=item_id)
-        return page(
-            request,
-            "staff/item.html",
-            user,
-            {
-                "values": form_values(catalogue.item_fields(item)),
-                "version": item.version,
-                "errors": {},
-                **_item_context(session, item),
-            },
-            status_code=exc.status,
-            error=exc.message,
-        )
+        return _item_page(request, session, user, item_id, exc)
     return done(f"/staff/tai-lieu/{item_id}#xu-ly", "da-luu")
+
+
+def _item_page(
+    request: Request, session: Any, user: User, item_id: int, exc: CollectionError
+) -> Response:
+    """The item's page again, saying why the action on it was refused."""
+    item = catalogue.get_item(session=session, item_id=item_id)
+    return page(
+        request,
+        "staff/item.html",
+        user,
+        {
+            "values": form_values(catalogue.item_fields(item)),
+            "version": item.version,
+            "errors": {},
+            **_item_context(session, item),
+        },
+        status_code=exc.status,
+        error=exc.message,
+    )
 
 
 def parse_pages(text: str) -> list[int]:
@@ -415,20 +422,7 @@ def rerun_ocr(
         if exc.status >= 500:
             raise
         session.rollback()
-        item = catalogue.get_item(session=session, item_id=item_id)
-        return page(
-            request,
-            "staff/item.html",
-            user,
-            {
-                "values": form_values(catalogue.item_fields(item)),
-                "version": item.version,
-                "errors": {},
-                **_item_context(session, item),
-            },
-            status_code=exc.status,
-            error=exc.message,
-        )
+        return _item_page(request, session, user, item_id, exc)
     return done(f"/staff/tai-lieu/{item_id}#xu-ly", "xu-ly-lai")
 
 

@@ -1,0 +1,652 @@
+"""Staff uploads over HTTP: one-piece multipart vs resumable chunks, on the real app, same run.
+
+One file of --mb MB (default 256): a tiny real PDF, then a comment line of random bytes, so the
+type sniffed is PDF; every upload gets a fresh random tail (the store is content-addressed: the
+same bytes twice would be linked, not stored) and a fresh item. The app runs under uvicorn in a
+thread of this process, on SeaweedFS and Meilisearch started here; the client is httpx with a
+cataloguer's bearer token, reading the file from disk as it sends. No worker runs: each upload
+is timed from its first request to the 202 answer, nothing after.
+
+(a) one piece: POST /api/v1/items/{id}/files, multipart field `file`, streamed from disk.
+(b) resumable: POST /api/v1/items/{id}/uploads, PUT each chunk (Settings.upload_chunk_mb, or
+    --chunk-mb) in order as a raw body, POST /api/v1/uploads/{id}/complete.
+
+Rounds alternate which side goes first (A B, B A, ...) after an untimed warm-up of each; the
+figures are medians and the ratio is resumable / one piece from the same run. Memory: the RSS of
+this process (so of the web app, the client streams in 64 KiB pieces) sampled every 50 ms during
+an upload, minus its value just before (after a GC and malloc_trim, so rounds start alike).
+Resume: a resumable upload whose connection drops halfway through the chunk after half the
+chunks; the client asks the server how far it got and goes on from there.
+
+    .venv/bin/python -m bench.upload [--mb 256] [--rounds 3] [--chunk-mb 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from bench._worker import _mb, _status_kb
+from bench.ingest import MEILI_BINARY, _r, _setup_db, born_digital_pdf
+from collection.config import Settings
+from collection.stack import (
+    WEED_PORT_NAMES,
+    free_port,
+    free_port_block,
+    start_meilisearch,
+    start_seaweedfs,
+    weed_binary,
+    weed_ports,
+)
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+MB = 1024 * 1024
+PIECE = 64 * 1024  # what the client hands httpx at a time (httpx's own multipart piece size)
+TAIL = 32  # random bytes rewritten at the end of the file before each upload
+SAMPLE_S = 0.05
+SIDES = ("one_piece", "resumable")
+
+
+def _log(message: str) -> None:
+    print(f"[bench.upload] {message}", file=sys.stderr, flush=True)
+
+
+def _options(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.upload",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mb", type=int, default=256, help="file size in MB (default 256)")
+    parser.add_argument("--rounds", type=int, default=3, help="uploads per side (default 3)")
+    parser.add_argument(
+        "--chunk-mb", type=int, default=None, help="resumable chunk size (Settings' default: 8)"
+    )
+    return parser.parse_args(list(argv))
+
+
+# --- material --------------------------------------------------------------------------------
+
+
+class Material:
+    """A file of ``size`` bytes sniffed as a PDF, whose last TAIL bytes change on ``renew``."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        head = born_digital_pdf(1) + b"\n%"
+        if size < len(head) + TAIL:
+            raise ValueError(f"{size} bytes is too small for the {len(head)}-byte PDF head")
+        self.path, self.size = path, size
+        self._prefix = hashlib.sha256(head)
+        with path.open("wb") as out:
+            out.write(head)
+            left = size - len(head) - TAIL
+            while left:
+                block = os.urandom(min(8 * MB, left))
+                self._prefix.update(block)
+                out.write(block)
+                left -= len(block)
+            out.write(os.urandom(TAIL))
+
+    def renew(self) -> str:
+        """New bytes at the end (so a new SHA-256 for the content-addressed store); the new
+        SHA-256, from the hash of the unchanged part."""
+        tail = os.urandom(TAIL)
+        with self.path.open("r+b") as out:
+            out.seek(self.size - TAIL)
+            out.write(tail)
+        digest: _Hash = self._prefix.copy()
+        digest.update(tail)
+        return digest.hexdigest()
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def _settle() -> None:
+    """Give freed memory back to the OS, so each upload starts from a comparable RSS."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(libc).malloc_trim(0)
+
+
+class PeakRss(threading.Thread):
+    """This process's RSS every SAMPLE_S seconds while in the ``with`` block: the largest value
+    minus the one just before."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="bench-upload-rss")
+        self.baseline_kb = _status_kb("self", "VmRSS")
+        self.peak_kb = self.baseline_kb
+        self._done = threading.Event()
+
+    def _sample(self) -> None:
+        self.peak_kb = max(self.peak_kb, _status_kb("self", "VmRSS"))
+
+    def run(self) -> None:
+        while not self._done.wait(SAMPLE_S):
+            self._sample()
+
+    def __enter__(self) -> PeakRss:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.join()
+        self._sample()
+
+    @property
+    def growth_kb(self) -> int:
+        return self.peak_kb - self.baseline_kb
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_growth_kb: int
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+class TimedFile(io.FileIO):
+    """The file as httpx reads it into a multipart body: notes when it read the last piece."""
+
+    last_read = 0.0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data: bytes = super().read(size)
+        self.last_read = time.perf_counter()
+        return data
+
+
+class Dropped(Exception):
+    """The simulated network failure, raised by a chunk's body halfway through."""
+
+
+@dataclass
+class Sent:
+    bytes: int = 0
+
+
+class S3Clock:
+    """Seconds the app spends in its S3 calls: storing (put_stream, put_bytes) and reading
+    (open_stream, and reading the body it returns). Uploads run one at a time, so one clock."""
+
+    def __init__(self) -> None:
+        self.put_s = self.get_s = 0.0
+
+    def take(self) -> dict[str, float]:
+        """The seconds since the last ``take``."""
+        taken = {"s3_put_s": self.put_s, "s3_get_s": self.get_s}
+        self.put_s = self.get_s = 0.0
+        return taken
+
+    def _timed_put(self, func: Callable[..., None]) -> Callable[..., None]:
+        def timed(*args: Any, **kwargs: Any) -> None:
+            started = time.perf_counter()
+            try:
+                func(*args, **kwargs)
+            finally:
+                self.put_s += time.perf_counter() - started
+
+        return timed
+
+    def _timed_get(self, func: Callable[..., Iterator[bytes]]) -> Callable[..., Iterator[bytes]]:
+        def timed(*args: Any, **kwargs: Any) -> Iterator[bytes]:
+            started = time.perf_counter()
+            try:
+                pieces = func(*args, **kwargs)
+            finally:
+                self.get_s += time.perf_counter() - started
+            while True:
+                started = time.perf_counter()
+                try:
+                    piece = next(pieces, None)
+                finally:
+                    self.get_s += time.perf_counter() - started
+                if piece is None:
+                    return
+                yield piece
+
+        return timed
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[S3Clock]:
+        from collection.storage import ObjectStore
+
+        saved = {
+            name: getattr(ObjectStore, name) for name in ("put_stream", "put_bytes", "open_stream")
+        }
+        # Measuring hooks only: the app looks these up on each call.
+        setattr(ObjectStore, "put_stream", self._timed_put(saved["put_stream"]))  # noqa: B010
+        setattr(ObjectStore, "put_bytes", self._timed_put(saved["put_bytes"]))  # noqa: B010
+        setattr(ObjectStore, "open_stream", self._timed_get(saved["open_stream"]))  # noqa: B010
+        try:
+            yield self
+        finally:
+            for name, func in saved.items():
+                setattr(ObjectStore, name, func)
+
+
+class Disconnects(logging.Filter):
+    """Counts, and keeps off stderr, uvicorn's report of a request whose client went away
+    (the simulated drop: the chunk route lets Starlette's ClientDisconnect escape)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from starlette.requests import ClientDisconnect
+
+        if record.exc_info and isinstance(record.exc_info[1], ClientDisconnect):
+            self.count += 1
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Disconnects]:
+        logger = logging.getLogger("uvicorn.error")
+        logger.addFilter(self)
+        try:
+            yield self
+        finally:
+            logger.removeFilter(self)
+
+
+def _chunk_body(
+    path: Path, offset: int, length: int, sent: Sent, drop_at: int | None
+) -> Iterator[bytes]:
+    """``length`` bytes of the file from ``offset``, read as they are sent; raises Dropped
+    after ``drop_at`` bytes if given."""
+    with path.open("rb") as source:
+        source.seek(offset)
+        done = 0
+        while done < length:
+            if drop_at is not None and done >= drop_at:
+                raise Dropped
+            piece = source.read(min(PIECE, length - done))
+            if not piece:
+                raise RuntimeError(f"{path} ends before byte {offset + length}")
+            done += len(piece)
+            sent.bytes += len(piece)
+            yield piece
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_queue(settings: Settings) -> Iterator[None]:
+    """The app queues index syncs and ingest jobs (which no worker runs here) on the Huey of
+    collection.queue, built from the global settings when that module is first imported: point
+    it at the bench's queue for the run, whoever imported it first, never the developer's var/."""
+    from huey.storage import SqliteStorage
+
+    from collection.config import get_settings
+
+    names = {"COLLECTION_VAR_DIR": str(settings.var_dir), "COLLECTION_QUEUE_URL": settings.huey_url}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    get_settings.cache_clear()
+    from collection.queue import huey
+
+    theirs = huey.storage
+    # Measuring set-up only: the app looks the storage up on each enqueue.
+    huey.storage = SqliteStorage(
+        name=huey.name, filename=settings.huey_url.removeprefix("sqlite:///"), timeout=30
+    )
+    try:
+        yield
+    finally:
+        huey.storage = theirs
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+@contextlib.contextmanager
+def live_app(settings: Settings) -> Iterator[str]:
+    """The app behind a real uvicorn server in a thread of this process; its base URL."""
+    import uvicorn
+
+    from collection.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="bench-upload-uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn stopped during start-up")
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)  # any answer means it serves
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def _json(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(f"{what}: HTTP {response.status_code} {response.text[:500]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _check_upload(answer: dict[str, Any], material: Material, sha256: str, what: str) -> None:
+    got = (answer["sha256"], answer["size"], answer["media_type"], answer["duplicate"])
+    if got != (sha256, material.size, "application/pdf", False):
+        raise RuntimeError(f"{what}: stored {got}, sent {sha256} of {material.size} bytes")
+
+
+def new_item(client: httpx.Client, number: int) -> int:
+    answer = _json(
+        client.post("/api/v1/items", json={"title": f"Tải lên thử số {number}"}), 201, "item"
+    )
+    item_id: int = answer["id"]
+    return item_id
+
+
+# --- the two paths ---------------------------------------------------------------------------
+
+
+def one_piece(client: httpx.Client, clock: S3Clock, item_id: int, material: Material) -> Sample:
+    sha256 = material.renew()
+    _settle()
+    clock.take()
+    with TimedFile(material.path) as source, PeakRss() as rss:
+        started = time.perf_counter()
+        response = client.post(
+            f"/api/v1/items/{item_id}/files",
+            files={"file": (material.path.name, source, "application/pdf")},
+        )
+        seconds = time.perf_counter() - started
+    _check_upload(_json(response, 202, "one-piece upload"), material, sha256, "one-piece upload")
+    return Sample(
+        seconds,
+        rss.growth_kb,
+        {
+            "body_read_s": source.last_read - started,
+            "after_body_s": started + seconds - source.last_read,
+            "s3_put_s": clock.take()["s3_put_s"],
+        },
+    )
+
+
+def resumable(
+    client: httpx.Client, clock: S3Clock, item_id: int, material: Material, *, drop: bool = False
+) -> tuple[Sample, dict[str, Any]]:
+    """Upload in chunks; with ``drop``, lose the connection halfway through the chunk after half
+    of them and resume from what the server says it has. The sample and what happened."""
+    sha256 = material.renew()
+    _settle()
+    sent = Sent()
+    story: dict[str, Any] = {}
+    clock.take()
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        upload = _json(
+            client.post(
+                f"/api/v1/items/{item_id}/uploads",
+                json={"filename": material.path.name, "size": material.size},
+            ),
+            201,
+            "start upload",
+        )
+        upload_id, chunk = upload["id"], upload["chunk_size"]
+        count = -(-material.size // chunk)
+        drop_index = count // 2 if drop else -1
+        index = 0
+        while index < count:
+            length = min(chunk, material.size - index * chunk)
+            body = _chunk_body(
+                material.path,
+                index * chunk,
+                length,
+                sent,
+                length // 2 if index == drop_index else None,
+            )
+            try:
+                response = client.put(
+                    f"/api/v1/uploads/{upload_id}/chunks/{index}",
+                    content=body,
+                    headers={
+                        "Content-Length": str(length),
+                        "Content-Type": "application/octet-stream",
+                    },
+                )
+            except Dropped:
+                drop_index = -1
+                state = _json(client.get(f"/api/v1/uploads/{upload_id}"), 200, "upload state")
+                story = {
+                    "dropped_in_chunk": index,
+                    "dropped_after_bytes": length // 2,
+                    "server_had": {k: state[k] for k in ("chunks_done", "received", "complete")},
+                }
+                index = state["chunks_done"]
+                continue
+            index = _json(response, 200, f"chunk {index}")["chunks_done"]
+        chunks_done = time.perf_counter()
+        in_chunks = clock.take()
+        response = client.post(
+            f"/api/v1/uploads/{upload_id}/complete", json={"link_duplicate": True}
+        )
+        seconds = time.perf_counter() - started
+    _check_upload(_json(response, 202, "complete upload"), material, sha256, "resumable upload")
+    story |= {"chunks": count, "chunk_size": chunk, "bytes_sent": sent.bytes}
+    in_complete = clock.take()
+    parts = {
+        "chunks_s": chunks_done - started,
+        "chunks_s3_put_s": in_chunks["s3_put_s"],
+        "complete_s": started + seconds - chunks_done,
+        "complete_s3_get_s": in_complete["s3_get_s"],
+        "complete_s3_put_s": in_complete["s3_put_s"],
+    }
+    return Sample(seconds, rss.growth_kb, parts), story
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def run(argv: Sequence[str] = ()) -> dict[str, Any]:
+    options = _options(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="kho-bench-upload-"))
+    access, secret = "BENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
+    s3_port, meili_port, meili_key = free_port(), free_port(), secrets.token_urlsafe(24)
+    _log("starting SeaweedFS and Meilisearch")
+    weed = start_seaweedfs(
+        binary=weed_binary(None),
+        data_dir=workdir / "weed",
+        s3_port=s3_port,
+        internal_ports=weed_ports(free_port_block(len(WEED_PORT_NAMES))),
+        access_key=access,
+        secret_key=secret,
+        log_path=workdir / "log" / "weed.log",
+    )
+    weed.stop_timeout = 3
+    meili_child = None
+    try:
+        meili_child = start_meilisearch(
+            binary=MEILI_BINARY,
+            data_dir=workdir / "meili",
+            port=meili_port,
+            master_key=meili_key,
+            log_path=workdir / "log" / "meili.log",
+        )
+        chunk_mb = {} if options.chunk_mb is None else {"upload_chunk_mb": options.chunk_mb}
+        settings = Settings(
+            var_dir=workdir / "var",
+            database_url=f"sqlite:///{workdir / 'collection.db'}",
+            queue_url=f"sqlite:///{workdir / 'queue.db'}",
+            s3_endpoint=f"http://127.0.0.1:{s3_port}",
+            s3_access_key=access,
+            s3_secret_key=secret,
+            s3_bucket="kho-bench",
+            meili_url=f"http://127.0.0.1:{meili_port}",
+            meili_master_key=meili_key,
+            meili_index_prefix="bench",
+            secret_key=secrets.token_urlsafe(32),
+            max_upload_mb=max(2048, options.mb + 1),
+            startup_timeout=5,
+            **chunk_mb,
+        )
+        with private_queue(settings):
+            return _run(settings, workdir, size=options.mb * MB, rounds=options.rounds)
+    finally:
+        if meili_child is not None:
+            meili_child.stop()
+        weed.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _token(settings: Settings) -> str:
+    from collection.accounts.service import create_api_token
+    from collection.db import session_scope
+    from collection.models import User
+
+    user_id, _ = _setup_db(settings, 0)  # migrates, and a cataloguer
+    with session_scope(settings.sqlalchemy_url) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        token, _row = create_api_token(session=session, user=user, name="bench.upload")
+    return token
+
+
+def _side(samples: list[Sample], size: int) -> dict[str, Any]:
+    median = statistics.median(s.seconds for s in samples)
+    result: dict[str, Any] = {
+        "median_s": _r(median),
+        "mb_per_s": _r(size / MB / median, 1),
+        "all_s": [_r(s.seconds) for s in samples],
+    }
+    for name in samples[0].parts:
+        result[f"{name.removesuffix('_s')}_median_s"] = _r(
+            statistics.median(s.parts[name] for s in samples)
+        )
+    result["peak_rss_growth_mb"] = _mb(max(s.rss_growth_kb for s in samples))
+    result["rss_growth_mb_per_round"] = [_mb(s.rss_growth_kb) for s in samples]
+    return result
+
+
+def _run(settings: Settings, workdir: Path, *, size: int, rounds: int) -> dict[str, Any]:
+    from collection.ingest.sniff import sniff
+    from collection.storage import store_for
+
+    store = store_for(settings)
+    store.ensure_bucket()
+    token = _token(settings)
+    load_start = _r(os.getloadavg()[0], 2)
+    _log(f"writing {size // MB} MB of material")
+    material = Material(workdir / "bản đồ Thanh Hóa.pdf", size)
+    chunk = settings.upload_chunk_mb * MB
+    warm = Material(workdir / "khởi động.pdf", chunk + chunk // 2)
+    for file in (material, warm):
+        if sniff(file.path) != "application/pdf":
+            raise RuntimeError(f"{file.path} is not sniffed as a PDF")
+    samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
+    with (
+        Disconnects().installed() as disconnects,
+        S3Clock().installed() as clock,
+        live_app(settings) as url,
+        httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=600
+        ) as client,
+    ):
+        _log("warm-up: one small upload each way")
+        one_piece(client, clock, new_item(client, 0), warm)
+        resumable(client, clock, new_item(client, 0), warm)
+        for round_ in range(rounds):
+            order = SIDES if round_ % 2 == 0 else SIDES[::-1]
+            for side in order:
+                item_id = new_item(client, round_ + 1)
+                if side == "one_piece":
+                    sample = one_piece(client, clock, item_id, material)
+                else:
+                    sample, _ = resumable(client, clock, item_id, material)
+                samples[side].append(sample)
+                _log(f"round {round_ + 1}/{rounds}: {side} {sample.seconds:.2f} s")
+        _log("resumable upload with a dropped connection")
+        resume_sample, story = resumable(
+            client, clock, new_item(client, rounds + 1), material, drop=True
+        )
+        leftover = sum(1 for _ in store.list_keys("uploads/"))
+    ratios = [
+        r.seconds / o.seconds
+        for o, r in zip(samples["one_piece"], samples["resumable"], strict=True)
+    ]
+    one, res = _side(samples["one_piece"], size), _side(samples["resumable"], size)
+    return {
+        "cores": os.cpu_count() or 1,
+        "loadavg_1min": {"start": load_start, "end": _r(os.getloadavg()[0], 2)},
+        "file_mb": size // MB,
+        "rounds": rounds,
+        "chunk_mb": settings.upload_chunk_mb,
+        "chunks": -(-size // chunk),
+        "one_piece": one,
+        "resumable": res,
+        "ratio_resumable_vs_one_piece": _r(res["median_s"] / one["median_s"], 2),
+        "ratio_per_round": [_r(r, 2) for r in ratios],
+        "resume_after_drop": {
+            **story,
+            "file_bytes": size,
+            "sent_over_file_size": _r(story["bytes_sent"] / size, 4),
+            "resent_bytes": story["bytes_sent"] - size,
+            "total_s": _r(resume_sample.seconds),
+            "server_logged_client_disconnect_errors": disconnects.count,
+        },
+        "chunk_objects_left_in_s3": leftover,
+        "notes": [
+            "seconds: from the first request (POST …/files, or POST …/uploads) to the 202 "
+            "answer; one_piece body_read: until httpx read the last piece of the file, "
+            "after_body: the rest (the route's receive_file); resumable chunks: start + every "
+            "PUT, complete: POST …/complete; s3_put / s3_get: of those seconds, the app's "
+            "own S3 calls (ObjectStore.put_stream + put_bytes / open_stream and its body)",
+            "rss growth: this process (the app in a uvicorn thread, and the client) sampled "
+            f"every {SAMPLE_S * 1000:.0f} ms, peak minus the value just before the upload",
+            "the client shares the process (and the GIL) and the 2 cores with the app, "
+            "SeaweedFS and Meilisearch, for both sides alike",
+        ],
+    }
+
+
+if __name__ == "__main__":
+    json.dump(run(sys.argv[1:]), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
