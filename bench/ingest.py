@@ -28,7 +28,9 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -311,10 +313,11 @@ def _memory(job: dict[str, Any]) -> dict[str, Any]:
     return memory
 
 
-def run() -> dict[str, Any]:
-    pages_ocr = int(os.environ.get("BENCH_OCR_PAGES", "8"))
-    rounds = int(os.environ.get("BENCH_OCR_ROUNDS", "3"))
-    workdir = Path(tempfile.mkdtemp(prefix="kho-bench-ingest-"))
+@contextmanager
+def embedded_services(name: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """SeaweedFS and Meilisearch on free loopback ports in a temporary folder (removed after);
+    yields the folder and the Settings fields that point at them and at a DB and queue in it."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"kho-bench-{name}-"))
     access, secret = "BENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
     s3_port, meili_port, meili_key = free_port(), free_port(), secrets.token_urlsafe(24)
     _log("starting SeaweedFS and Meilisearch")
@@ -337,31 +340,42 @@ def run() -> dict[str, Any]:
             master_key=meili_key,
             log_path=workdir / "log" / "meili.log",
         )
-        fields: dict[str, Any] = dict(
-            var_dir=workdir / "var",
-            database_url=f"sqlite:///{workdir / 'collection.db'}",
-            queue_url=f"sqlite:///{workdir / 'queue.db'}",
-            s3_endpoint=f"http://127.0.0.1:{s3_port}",
-            s3_access_key=access,
-            s3_secret_key=secret,
-            s3_bucket="kho-bench",
-            meili_url=f"http://127.0.0.1:{meili_port}",
-            meili_master_key=meili_key,
-            meili_index_prefix="bench",
-            ocr_languages="vie",
-            ocr_dpi=OCR_DPI,
-            ocr_processes=0,
-            # One worker does the whole file: a bigger scan would otherwise be fanned out in
-            # chunks over the queue, which this in-process bench does not run.
-            ocr_chunk_pages=0,
-            startup_timeout=5,
+        yield (
+            workdir,
+            {
+                "var_dir": workdir / "var",
+                "database_url": f"sqlite:///{workdir / 'collection.db'}",
+                "queue_url": f"sqlite:///{workdir / 'queue.db'}",
+                "s3_endpoint": f"http://127.0.0.1:{s3_port}",
+                "s3_access_key": access,
+                "s3_secret_key": secret,
+                "s3_bucket": "kho-bench",
+                "meili_url": f"http://127.0.0.1:{meili_port}",
+                "meili_master_key": meili_key,
+                "meili_index_prefix": "bench",
+                "startup_timeout": 5,
+            },
         )
-        return _run(fields, workdir, pages_ocr, rounds)
     finally:
         if meili_child is not None:
             meili_child.stop()
         weed.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run() -> dict[str, Any]:
+    pages_ocr = int(os.environ.get("BENCH_OCR_PAGES", "8"))
+    rounds = int(os.environ.get("BENCH_OCR_ROUNDS", "3"))
+    with embedded_services("ingest") as (workdir, fields):
+        fields |= {
+            "ocr_languages": "vie",
+            "ocr_dpi": OCR_DPI,
+            "ocr_processes": 0,
+            # One worker does the whole file: a bigger scan would otherwise be fanned out in
+            # chunks over the queue, which this in-process bench does not run.
+            "ocr_chunk_pages": 0,
+        }
+        return _run(fields, workdir, pages_ocr, rounds)
 
 
 def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> dict[str, Any]:

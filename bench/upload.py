@@ -34,10 +34,8 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,17 +46,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bench._worker import _mb, _status_kb
-from bench.ingest import MEILI_BINARY, _r, _setup_db, born_digital_pdf
+from bench.ingest import _r, _setup_db, born_digital_pdf, embedded_services
 from collection.config import Settings
-from collection.stack import (
-    WEED_PORT_NAMES,
-    free_port,
-    free_port_block,
-    start_meilisearch,
-    start_seaweedfs,
-    weed_binary,
-    weed_ports,
-)
+from collection.stack import free_port
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -488,53 +478,16 @@ def resumable(
 
 def run(argv: Sequence[str] = ()) -> dict[str, Any]:
     options = _options(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="kho-bench-upload-"))
-    access, secret = "BENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
-    s3_port, meili_port, meili_key = free_port(), free_port(), secrets.token_urlsafe(24)
-    _log("starting SeaweedFS and Meilisearch")
-    weed = start_seaweedfs(
-        binary=weed_binary(None),
-        data_dir=workdir / "weed",
-        s3_port=s3_port,
-        internal_ports=weed_ports(free_port_block(len(WEED_PORT_NAMES))),
-        access_key=access,
-        secret_key=secret,
-        log_path=workdir / "log" / "weed.log",
-    )
-    weed.stop_timeout = 3
-    meili_child = None
-    try:
-        meili_child = start_meilisearch(
-            binary=MEILI_BINARY,
-            data_dir=workdir / "meili",
-            port=meili_port,
-            master_key=meili_key,
-            log_path=workdir / "log" / "meili.log",
-        )
+    with embedded_services("upload") as (workdir, fields):
         chunk_mb = {} if options.chunk_mb is None else {"upload_chunk_mb": options.chunk_mb}
         settings = Settings(
-            var_dir=workdir / "var",
-            database_url=f"sqlite:///{workdir / 'collection.db'}",
-            queue_url=f"sqlite:///{workdir / 'queue.db'}",
-            s3_endpoint=f"http://127.0.0.1:{s3_port}",
-            s3_access_key=access,
-            s3_secret_key=secret,
-            s3_bucket="kho-bench",
-            meili_url=f"http://127.0.0.1:{meili_port}",
-            meili_master_key=meili_key,
-            meili_index_prefix="bench",
+            **fields,
             secret_key=secrets.token_urlsafe(32),
             max_upload_mb=max(2048, options.mb + 1),
-            startup_timeout=5,
             **chunk_mb,
         )
         with private_queue(settings):
             return _run(settings, workdir, size=options.mb * MB, rounds=options.rounds)
-    finally:
-        if meili_child is not None:
-            meili_child.stop()
-        weed.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _token(settings: Settings) -> str:
