@@ -385,11 +385,16 @@ def _import_row(
         return RowResult(number, "failed", title, reason=exc.message)
 
 
+def tally(results: list[RowResult]) -> dict[str, int]:
+    """How many rows were created, duplicates and failed."""
+    return {k: sum(r.status == k for r in results) for k in STATUS_LABELS}
+
+
 def record_import(
     sessions: sessionmaker[Session], actor_id: int, sheet_name: str, results: list[RowResult]
 ) -> None:
     """One audit entry per import run, with its counts (each created item has its own)."""
-    counts = {k: sum(r.status == k for r in results) for k in STATUS_LABELS}
+    counts = tally(results)
     with unit_of_work(sessions) as session:
         audit.record(
             session,

@@ -158,7 +158,11 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[JobOut]:
     return ingest.list_jobs(
-        session=session, state=state, item_id=item_id, limit=limit, offset=offset
+        session=session,
+        states=[state] if state else [],
+        item_id=item_id,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -237,17 +241,16 @@ def bulk_import(
     if NDJSON in request.headers.get("accept", ""):
 
         def lines() -> Iterator[str]:
-            counts = dict.fromkeys(("created", "duplicate", "failed"), 0)
             yield json.dumps({"total": len(rows)}) + "\n"
+            done = []
             for result in results():
-                counts[result.status] += 1
+                done.append(result)
                 yield json.dumps({"row": asdict(result)}, ensure_ascii=False) + "\n"
-            yield json.dumps({"done": counts}) + "\n"
+            yield json.dumps({"done": bulk.tally(done)}) + "\n"
 
         return StreamingResponse(lines(), media_type=NDJSON)
     done = list(results())
-    counts = {k: sum(r.status == k for r in done) for k in ("created", "duplicate", "failed")}
-    return {**counts, "rows": [asdict(r) for r in done]}
+    return {**bulk.tally(done), "rows": [asdict(r) for r in done]}
 
 
 def unpack_import(

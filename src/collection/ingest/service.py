@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO
 
@@ -313,12 +314,12 @@ def retry(*, session: Session, actor: User, job_id: int) -> IngestJob:
 def list_jobs(
     *,
     session: Session,
-    state: JobState | None = None,
+    states: Collection[JobState] = (),
     item_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[JobOut]:
-    """Jobs, newest first, with their item's title."""
+    """Jobs (in any of ``states``, or all), newest first, with their item's title."""
     query = (
         select(IngestJob, Item.title)
         .join(Item, Item.id == IngestJob.item_id)
@@ -326,8 +327,8 @@ def list_jobs(
         .limit(limit)
         .offset(offset)
     )
-    if state is not None:
-        query = query.where(IngestJob.state == state)
+    if states:
+        query = query.where(IngestJob.state.in_(states))
     if item_id is not None:
         query = query.where(IngestJob.item_id == item_id)
     return [job_view(job, item_title=title) for job, title in session.execute(query)]

@@ -18,8 +18,9 @@ from collection.accounts.roles import Permission, allows
 from collection.api.deps import DbSession, require
 from collection.audit import service as audit
 from collection.catalogue.reading import DC_LABELS
-from collection.errors import PermissionDenied
-from collection.ingest.service import STAGE_LABELS, STATE_LABELS, job_label
+from collection.errors import CollectionError
+from collection.ingest import service as ingest
+from collection.ingest.service import STAGE_LABELS, STATE_LABELS
 from collection.models import (
     Access,
     AuditEvent,
@@ -52,6 +53,7 @@ FLASH = {
     "ma-moi": "Đã cấp mã nhúng mới. Mã cũ không còn dùng được: hãy gửi đoạn mã mới cho điểm.",
     "mat-khau": "Đã đặt mật khẩu mới.",
 }
+NOT_SAVED = "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ."
 FIELD_MESSAGES = {
     "missing": "Cần nhập.",
     "string_too_short": "Không được để trống.",
@@ -158,18 +160,23 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
+def refusal(exc: ValidationError | CollectionError) -> tuple[dict[str, str], int, str]:
+    """What a form shows when a save is refused: the fields to mark, the status, the message."""
+    if isinstance(exc, ValidationError):
+        return field_errors(exc), 422, NOT_SAVED
+    return error_fields(exc), exc.status, exc.message
+
+
+def error_fields(exc: CollectionError, rename: Mapping[str, str] | None = None) -> dict[str, str]:
+    """{field: message} for the form field a service error names (``rename``: the service's
+    field name → the form's), or nothing when it names none."""
+    field = (rename or {}).get(exc.field or "", exc.field)
+    return {field: exc.message} if field else {}
+
+
 def pairs(rows: Iterable[Any]) -> dict[Any, Any]:
     """A two-column query result as a dict (a Result has keys(), so dict() would misread it)."""
     return {key: value for key, value in rows}
-
-
-def refuse(user: User, permission: Permission) -> None:
-    """For a page shared by roles: stop here if this user may not make the change."""
-    if not allows(user.role, permission):
-        raise PermissionDenied(
-            f"Vai trò «{user.role.label}» không được phép thực hiện thao tác này.",
-            message_en=f"role {user.role.value!r} lacks permission {permission.value!r}",
-        )
 
 
 # --- dashboard and audit log -------------------------------------------------------------------
@@ -183,14 +190,8 @@ def dashboard(request: Request, session: DbSession, user: StaffUser) -> Response
     jobs_by_state: dict[JobState, int] = pairs(
         session.execute(select(IngestJob.state, func.count()).group_by(IngestJob.state))
     )
-    active = list(
-        session.execute(
-            select(IngestJob, Item.title)
-            .join(Item, Item.id == IngestJob.item_id)
-            .where(IngestJob.state.in_([JobState.RUNNING, JobState.QUEUED, JobState.FAILED]))
-            .order_by(IngestJob.id.desc())
-            .limit(10)
-        )
+    active = ingest.list_jobs(
+        session=session, states=[JobState.RUNNING, JobState.QUEUED, JobState.FAILED], limit=10
     )
     return page(
         request,
@@ -272,7 +273,6 @@ def show_value(value: Any, field: str = "") -> str:
 
 templates.env.globals["field_label"] = lambda name: FIELD_LABELS.get(name, name)
 templates.env.globals["show_value"] = show_value
-templates.env.globals["job_label"] = job_label
 templates.env.filters["stage_label"] = lambda stage: STAGE_LABELS.get(stage, stage)
 templates.env.globals["action_label"] = lambda action: audit.ACTION_LABELS.get(action, action)
 

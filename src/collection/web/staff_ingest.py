@@ -42,7 +42,7 @@ def job_monitor(
     item_id = int(tai_lieu) if tai_lieu.isdigit() else None
     jobs = ingest.list_jobs(
         session=session,
-        state=state,
+        states=[state] if state else [],
         item_id=item_id,
         limit=PER_PAGE + 1,
         offset=(trang - 1) * PER_PAGE,
@@ -125,7 +125,7 @@ def import_without_script(
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    counts = {k: sum(r.status == k for r in results) for k in ("created", "duplicate", "failed")}
+    counts = bulk.tally(results)
     return page(
         request,
         "staff/import.html",
