@@ -24,7 +24,16 @@ from collection.errors import CollectionError, InvalidInput
 from collection.models import AccessPoint, PointKind, PointLevel, Role, User
 from collection.points import service as points
 from collection.points.widget import embed_snippets
-from collection.web.staff import FLASH, Admin, PointManager, done, page, staff_router
+from collection.web.staff import (
+    FLASH,
+    NOT_SAVED,
+    Admin,
+    PointManager,
+    done,
+    error_fields,
+    page,
+    staff_router,
+)
 
 router = staff_router()
 
@@ -34,7 +43,6 @@ MAX_RANGES = 200
 MAX_EMAIL = 254  # User.email
 MAX_DISPLAY_NAME = 200  # User.display_name
 HISTORY = 20
-NOT_SAVED = "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ."
 TOO_SHORT = "Mật khẩu phải có ít nhất 10 ký tự (hoặc để trống để hệ thống tạo)."
 
 
@@ -129,11 +137,6 @@ def read_point(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return values, data, errors
 
 
-def _error_fields(exc: CollectionError) -> dict[str, str]:
-    field = {"place": "district"}.get(exc.field or "", exc.field or "")
-    return {field: exc.message} if field else {}
-
-
 def _points_page(
     request: Request,
     session: Session,
@@ -179,7 +182,13 @@ def create_point(request: Request, session: DbSession, user: PointManager, form:
     except InvalidInput as exc:
         session.rollback()
         return _points_page(
-            request, session, user, values, _error_fields(exc), status_code=422, error=exc.message
+            request,
+            session,
+            user,
+            values,
+            error_fields(exc, {"place": "district"}),
+            status_code=422,
+            error=exc.message,
         )
     after_commit(session, request.app.state.points.forget)  # the widget sees it at once
     return done(f"/staff/diem-truy-cap/{point.id}", "da-tao")
@@ -267,7 +276,7 @@ def save_point(
             user,
             point,
             values,
-            _error_fields(exc),
+            error_fields(exc, {"place": "district"}),
             status_code=422,
             error=exc.message,
         )

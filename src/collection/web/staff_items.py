@@ -13,14 +13,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from starlette.datastructures import FormData
 
-from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession
 from collection.audit import service as audit
 from collection.catalogue import service as catalogue
 from collection.catalogue.places import places
 from collection.catalogue.reading import LANGUAGES
 from collection.catalogue.schemas import CollectionIn, ItemIn, ItemUpdate
-from collection.errors import CollectionError, InvalidInput
+from collection.errors import CollectionError, InvalidInput, NotFound
 from collection.ingest import service as ingest
 from collection.models import Access, Collection, Item, ItemStatus, Page, StoredFile, User
 from collection.search.vietnamese import nfc
@@ -29,10 +28,9 @@ from collection.web.staff import (
     Cataloguer,
     StaffUser,
     done,
-    field_errors,
     page,
     pairs,
-    refuse,
+    refusal,
     staff_router,
 )
 
@@ -190,37 +188,35 @@ def create_item(request: Request, session: DbSession, user: Cataloguer, form: Fo
     data = item_data(form)
     try:
         item = catalogue.create_item(session=session, actor=user, data=ItemIn.model_validate(data))
-    except ValidationError as exc:
-        return _item_form_again(request, session, user, data, field_errors(exc))
-    except InvalidInput as exc:
+    except (ValidationError, InvalidInput) as exc:
         session.rollback()
-        return _item_form_again(request, session, user, data, _error_field(exc), exc.message)
+        errors, status, message = refusal(exc)
+        return page(
+            request,
+            "staff/item_new.html",
+            user,
+            {"values": form_values(data), "errors": errors, **_choices(session, new=True)},
+            status_code=status,
+            error=message,
+        )
     return done(f"/staff/tai-lieu/{item.id}", "da-tao")
 
 
-def _error_field(exc: CollectionError) -> dict[str, str]:
-    return {exc.field: exc.message} if exc.field else {}
-
-
-def _item_form_again(
+def _show_item(
     request: Request,
     session: Any,
     user: User,
-    data: dict[str, Any],
-    errors: dict[str, str],
-    message: str = "",
+    item: Item,
+    *,
+    values: dict[str, Any] | None = None,
+    version: int | str | None = None,
+    errors: dict[str, str] | None = None,
+    pages_from: int = 1,
+    status_code: int = 200,
+    error: str | None = None,
 ) -> Response:
-    return page(
-        request,
-        "staff/item_new.html",
-        user,
-        {"values": form_values(data), "errors": errors, **_choices(session, new=True)},
-        status_code=422,
-        error=message or "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ.",
-    )
-
-
-def _item_context(session: Any, item: Item, pages_from: int = 1) -> dict[str, Any]:
+    """The item's page: its form (the stored values, or what was typed), files, jobs, pages
+    from ``pages_from`` and history."""
     page_total = session.scalar(select(func.count()).where(Page.item_id == item.id)) or 0
     page_rows = list(
         session.scalars(
@@ -231,7 +227,10 @@ def _item_context(session: Any, item: Item, pages_from: int = 1) -> dict[str, An
             .offset(pages_from - 1)
         )
     )
-    return {
+    context = {
+        "values": values if values is not None else form_values(catalogue.item_fields(item)),
+        "version": version if version is not None else item.version,
+        "errors": errors or {},
         "item": item,
         "files": [f for f in item.files if f.role == "original"],
         "jobs": ingest.list_jobs(session=session, item_id=item.id, limit=20),
@@ -245,6 +244,7 @@ def _item_context(session: Any, item: Item, pages_from: int = 1) -> dict[str, An
         "stages": ingest.STAGE_LABELS,
         **_choices(session),
     }
+    return page(request, "staff/item.html", user, context, status_code=status_code, error=error)
 
 
 @router.get("/staff/tai-lieu/{item_id}", response_class=HTMLResponse)
@@ -256,18 +256,7 @@ def item_page(
     tu_trang: Annotated[int, Query(alias="tu-trang", ge=1)] = 1,
 ) -> Response:
     item = catalogue.get_item(session=session, item_id=item_id)
-    values = form_values(catalogue.item_fields(item))
-    return page(
-        request,
-        "staff/item.html",
-        user,
-        {
-            "values": values,
-            "version": item.version,
-            "errors": {},
-            **_item_context(session, item, tu_trang),
-        },
-    )
+    return _show_item(request, session, user, item, pages_from=tu_trang)
 
 
 @router.post("/staff/tai-lieu/{item_id}", response_class=HTMLResponse)
@@ -281,15 +270,11 @@ def save_item(
             {**data, "version": int(version) if version.isdigit() else -1}
         )
         item = catalogue.update_item(session=session, actor=user, item_id=item_id, data=update)
-    except ValidationError as exc:
-        return _edit_again(request, session, user, item_id, data, version, field_errors(exc))
-    except CollectionError as exc:
-        if exc.status == 404:
+    except (ValidationError, CollectionError) as exc:
+        if isinstance(exc, CollectionError) and exc.status == 404:
             raise
         session.rollback()
-        return _edit_again(
-            request, session, user, item_id, data, version, _error_field(exc), exc.message
-        )
+        return _edit_again(request, session, user, item_id, data, version, exc)
     return done(f"/staff/tai-lieu/{item.id}", "da-luu")
 
 
@@ -300,25 +285,23 @@ def _edit_again(
     item_id: int,
     data: dict[str, Any],
     version: str,
-    errors: dict[str, str],
-    message: str = "",
+    exc: ValidationError | CollectionError,
 ) -> Response:
     """The edit form again with what the user typed (never lost), and why it was not saved.
     After a conflict the form keeps their values but the version of the newest save, so saving
     again is a deliberate choice made after seeing the other change in the history."""
     item = catalogue.get_item(session=session, item_id=item_id)
-    return page(
+    errors, status, message = refusal(exc)
+    return _show_item(
         request,
-        "staff/item.html",
+        session,
         user,
-        {
-            "values": form_values(data),
-            "version": item.version if message and not errors else version,
-            "errors": errors,
-            **_item_context(session, item),
-        },
-        status_code=409 if message and not errors else 422,
-        error=message or "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ.",
+        item,
+        values=form_values(data),
+        version=item.version if status == 409 else version,
+        errors=errors,
+        status_code=status,
+        error=message,
     )
 
 
@@ -356,28 +339,15 @@ def upload_without_script(
         if exc.status >= 500:
             raise
         session.rollback()
-        return _item_page(request, session, user, item_id, exc)
+        return _show_item(
+            request,
+            session,
+            user,
+            catalogue.get_item(session=session, item_id=item_id),
+            status_code=exc.status,
+            error=exc.message,
+        )
     return done(f"/staff/tai-lieu/{item_id}#xu-ly", "da-luu")
-
-
-def _item_page(
-    request: Request, session: Any, user: User, item_id: int, exc: CollectionError
-) -> Response:
-    """The item's page again, saying why the action on it was refused."""
-    item = catalogue.get_item(session=session, item_id=item_id)
-    return page(
-        request,
-        "staff/item.html",
-        user,
-        {
-            "values": form_values(catalogue.item_fields(item)),
-            "version": item.version,
-            "errors": {},
-            **_item_context(session, item),
-        },
-        status_code=exc.status,
-        error=exc.message,
-    )
 
 
 def parse_pages(text: str) -> list[int]:
@@ -422,7 +392,14 @@ def rerun_ocr(
         if exc.status >= 500:
             raise
         session.rollback()
-        return _item_page(request, session, user, item_id, exc)
+        return _show_item(
+            request,
+            session,
+            user,
+            catalogue.get_item(session=session, item_id=item_id),
+            status_code=exc.status,
+            error=exc.message,
+        )
     return done(f"/staff/tai-lieu/{item_id}#xu-ly", "xu-ly-lai")
 
 
@@ -443,10 +420,8 @@ def _editor(
     item = catalogue.get_item(session=session, item_id=item_id)
     row = session.scalar(select(Page).where(Page.item_id == item_id, Page.number == number))
     if row is None:
-        raise InvalidInput(
-            f"Tài liệu số {item_id} không có trang {number}.",
-            message_en=f"no page {number}",
-            status=404,
+        raise NotFound(
+            f"Tài liệu số {item_id} không có trang {number}.", message_en=f"no page {number}"
         )
     total = session.scalar(select(func.count()).where(Page.item_id == item_id)) or 0
     return page(
@@ -474,9 +449,8 @@ def page_editor(
 
 @router.post("/staff/tai-lieu/{item_id}/trang/{number}", response_class=HTMLResponse)
 def save_page_text(
-    item_id: int, number: int, request: Request, session: DbSession, user: StaffUser, form: Form
+    item_id: int, number: int, request: Request, session: DbSession, user: Cataloguer, form: Form
 ) -> Response:
-    refuse(user, Permission.CATALOGUE)
     revert = form.get("action") == "revert"
     typed = nfc(str(form.get("text", ""))).replace("\r\n", "\n")
     try:
@@ -538,23 +512,10 @@ def create_collection(
         )
     except (ValidationError, CollectionError) as exc:
         session.rollback()
-        context = {**_collections_context(session), "values": values}
-        if isinstance(exc, ValidationError):
-            return page(
-                request,
-                "staff/collections.html",
-                user,
-                {**context, "errors": field_errors(exc)},
-                status_code=422,
-                error="Chưa tạo được bộ sưu tập: hãy sửa các ô được đánh dấu.",
-            )
+        errors, status, message = refusal(exc)
+        context = {**_collections_context(session), "values": values, "errors": errors}
         return page(
-            request,
-            "staff/collections.html",
-            user,
-            context,
-            status_code=exc.status,
-            error=exc.message,
+            request, "staff/collections.html", user, context, status_code=status, error=message
         )
     return done(f"/staff/bo-suu-tap/{created.id}", "da-tao")
 
@@ -599,22 +560,9 @@ def save_collection(
             raise
         session.rollback()
         found = catalogue.get_collection(session=session, collection_id=collection_id)
-        context = _collection_context(session, found, values)
-        if isinstance(exc, ValidationError):
-            return page(
-                request,
-                "staff/collection.html",
-                user,
-                {**context, "errors": field_errors(exc)},
-                status_code=422,
-                error="Chưa lưu được: hãy sửa các ô được đánh dấu.",
-            )
+        errors, status, message = refusal(exc)
+        context = {**_collection_context(session, found, values), "errors": errors}
         return page(
-            request,
-            "staff/collection.html",
-            user,
-            context,
-            status_code=exc.status,
-            error=exc.message,
+            request, "staff/collection.html", user, context, status_code=status, error=message
         )
     return done(f"/staff/bo-suu-tap/{collection_id}", "da-luu")
