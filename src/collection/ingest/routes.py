@@ -75,6 +75,12 @@ def get_upload(upload_id: int, session: DbSession, _user: Cataloguer) -> Chunked
     "/uploads/{upload_id}/chunks/{index}",
     response_model=ChunkedUploadOut,
     summary="Send chunk number `index` (from 0) as the raw request body",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def put_chunk(
     upload_id: int,
