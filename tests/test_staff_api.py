@@ -163,6 +163,7 @@ def test_resumable_upload_survives_a_drop_then_pages_are_reocred_and_corrected(
     assert last.status_code == 200, last.text
     assert (last.json()["chunks_done"], last.json()["received"]) == (3, len(data))
     assert put_chunk(api, upload_id, 3, b"x").status_code == 409  # past the end
+    assert put_chunk(api, upload_id, -1, pieces[0]).status_code == 422  # no such chunk
 
     done = api("POST", f"/api/v1/uploads/{upload_id}/complete", json={})
     assert done.status_code == 202, done.text

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile, status
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -84,7 +85,7 @@ def get_upload(upload_id: int, session: DbSession, _user: Cataloguer) -> Chunked
 )
 async def put_chunk(
     upload_id: int,
-    index: int,
+    index: Annotated[int, PathParam(ge=0, description="The chunk's number, from 0")],
     request: Request,
     session: DbSession,
     settings: AppSettings,
