@@ -28,7 +28,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from collection import migrate  # noqa: E402
 from collection.app import create_app  # noqa: E402
 from collection.config import PROJECT_ROOT, Settings  # noqa: E402
+from collection.db import engine_for, session_scope  # noqa: E402
 from collection.models import Role  # noqa: E402
+from collection.places.sync import ensure_gazetteer  # noqa: E402
 from collection.stack import (  # noqa: E402
     WEED_PORT_NAMES,
     Child,
@@ -123,11 +125,28 @@ def redis_url(session_dir: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def template_db(session_dir: Path) -> Path:
+    """A migrated database with the gazetteer loaded, copied for each test (loading the
+    741 places into every test's database would cost more than the test)."""
+    path = session_dir / "template.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        ensure_gazetteer(session)
+    engine_for(url).dispose()
+    return path
+
+
 @pytest.fixture
 def settings(
-    tmp_path: Path, s3_server: S3Server, meili_server: MeiliServer, request: pytest.FixtureRequest
+    tmp_path: Path,
+    s3_server: S3Server,
+    meili_server: MeiliServer,
+    template_db: Path,
+    request: pytest.FixtureRequest,
 ) -> Settings:
-    """Settings for one test: its own SQLite DB (migrated) and its own index names."""
+    """Settings for one test: its own SQLite DB (migrated, places loaded), its own indexes."""
     prefix = "t" + secrets.token_hex(4)
     result = Settings(
         var_dir=tmp_path / "var",
@@ -142,7 +161,7 @@ def settings(
         meili_index_prefix=prefix,
         startup_timeout=5,
     )
-    migrate.upgrade(result.sqlalchemy_url)
+    shutil.copyfile(template_db, tmp_path / "collection.db")
     store_for(result).ensure_bucket()
     return result
 

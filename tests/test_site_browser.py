@@ -33,7 +33,7 @@ def corpus(settings: Settings, api: Api) -> dict[str, Any]:
     ids: dict[str, Any] = {"collection": collection_id}
     ids["book"] = new_item(
         api, title="Văn hóa Đông Sơn bên dòng sông Mã", collection_id=collection_id,
-        place="Đông Sơn", document_type="Sách", date="1972", creator="Nguyễn Văn A",
+        place="huyện Đông Sơn", document_type="Sách", date="1972", creator="Nguyễn Văn A",
         subject=["Khảo cổ"], language=["vi"], description="Trống đồng và <b>làng cổ</b>.",
     )  # fmt: skip
     pages = [
@@ -49,7 +49,7 @@ def corpus(settings: Settings, api: Api) -> dict[str, Any]:
         document_type="Ảnh", date="1930",
     )  # fmt: skip
     ids["onsite"] = new_item(
-        api, title="Gia phả họ Lê làng Đông Sơn", access="onsite", place="Đông Sơn",
+        api, title="Gia phả họ Lê làng Đông Sơn", access="onsite", place="huyện Đông Sơn",
         document_type="Gia phả",
     )  # fmt: skip
     add_pages(settings, ids["onsite"], ["Phả hệ đời thứ nhất: cụ Lê Văn Bình."])
@@ -84,7 +84,7 @@ def test_search_without_javascript(no_js: Page, live_app: LiveApp, corpus: dict[
     page.get_by_role("complementary").get_by_role("link", name="Đông Sơn").click()
     expect(page.get_by_text("Đang lọc:")).to_be_visible()
     expect(page.locator(".hit")).to_have_count(1)
-    page.get_by_role("link", name="Bỏ lọc Địa danh: Đông Sơn").click()
+    page.get_by_role("link", name="Bỏ lọc Địa danh: huyện Đông Sơn").click()
     expect(page.get_by_text("Đang lọc:")).to_have_count(0)
 
 

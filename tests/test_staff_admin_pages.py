@@ -102,7 +102,7 @@ NEW_POINT = {
     "name": "Thư viện huyện Thọ Xuân",
     "kind": "tvcc",
     "level": "district",
-    "district": "Thọ Xuân",
+    "district": "huyện Thọ Xuân",
     "allowed_origins": f"{HOST_ORIGIN}\nhttp://THOXUAN.example.vn:8080/",
     "ip_ranges": "113.160.12.0/24\n10.1.2.3",
 }
@@ -126,7 +126,7 @@ def test_an_admin_creates_a_point_and_gets_its_key_and_snippets(
     assert "Chưa có điểm truy cập nào." in listing.text
     assert "ví dụ: https://thuvien.thanhhoa.gov.vn" in listing.text
     assert "ví dụ: 113.160.12.0/24" in listing.text
-    assert '<option value="Thọ Xuân">Thọ Xuân</option>' in listing.text
+    assert 'data-place-picker data-levels="district"' in listing.text  # picks from the gazetteer
     assert widget(admin, "w_chua-co") == 401  # the widget's directory has read the points
 
     response = send(admin, "/staff/diem-truy-cap", NEW_POINT)
@@ -136,7 +136,7 @@ def test_an_admin_creates_a_point_and_gets_its_key_and_snippets(
     point = stored_point(settings, point_id_of(response))
     assert point.allowed_origins == [HOST_ORIGIN, "http://thoxuan.example.vn:8080"]
     assert point.ip_ranges == ["113.160.12.0/24", "10.1.2.3/32"]
-    assert point.district == "Thọ Xuân" and point.active
+    assert point.district_key == "cu-395" and point.active
 
     key = point.widget_key
     assert key in response.text
@@ -157,7 +157,7 @@ def test_an_admin_creates_a_point_and_gets_its_key_and_snippets(
         "Thư viện huyện Thọ Xuân",
         "Thư viện công cộng",
         "Cấp huyện",
-        "Thọ Xuân",
+        "huyện Thọ Xuân (cũ)",
         "2",
         "2",
         "Đang hoạt động",
@@ -181,7 +181,7 @@ def test_bad_point_input_is_explained_in_vietnamese_and_keeps_what_was_typed(
     assert "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ." in page
     assert "Dải địa chỉ IP không hợp lệ: 113.160.12.0/33 (ví dụ đúng: 113.160.12.0/24)." in page
     assert "Địa chỉ trang web không hợp lệ: thuvien.example.vn/trang-chu" in page
-    assert "Địa danh «Huyện Không Có» không có trong danh sách" in page
+    assert "Không có địa danh «Huyện Không Có» trong danh mục" in page
     assert "Chọn loại điểm trong danh sách." in page
     assert 'value="Bưu điện văn hóa xã Xuân Lam"' in page
     assert textarea(page, "f-ip_ranges") == "113.160.12.0/33\n10.0.0.1"
@@ -421,7 +421,13 @@ def test_in_a_browser_snippets_copy_and_a_new_key_asks_first(
     page.fill("#f-name", NEW_POINT["name"])
     page.select_option("#f-kind", "tvcc")
     page.select_option("#f-level", "district")
-    page.select_option("#f-district", "Thọ Xuân")
+    # The place picker: typed without diacritics, chosen from what the gazetteer offers.
+    page.fill("#f-district", "tho xuan")
+    option = page.get_by_role("option", name="huyện Thọ Xuân (cũ)")
+    expect(option).to_be_visible()
+    shot(page, "staff-place-picker.png")
+    option.click()
+    expect(page.locator("#f-district")).to_have_value("huyện Thọ Xuân (cũ)")
     page.fill("#f-allowed_origins", NEW_POINT["allowed_origins"])
     page.fill("#f-ip_ranges", NEW_POINT["ip_ranges"])
     page.click("#tao-moi button[type=submit]")

@@ -354,22 +354,33 @@ def test_collections_get_slugs_from_vietnamese_titles(api: Api) -> None:
     assert titles == ["Báo xưa", "Dân ca xứ Thanh", "Đình làng xứ Thanh"]  # D before Đ
 
 
-def test_places_come_from_the_controlled_list(api: Api) -> None:
-    created = api("POST", "/api/v1/items", json={"title": "Trống đồng", "place": "dong son"})
+def test_places_come_from_the_gazetteer(api: Api) -> None:
+    # "dong son" names a former district and three wards: asked, never guessed.
+    asked = api("POST", "/api/v1/items", json={"title": "Trống đồng", "place": "dong son"})
+    assert asked.status_code == 422
+    assert "có ở nhiều nơi" in asked.json()["message"]
+    assert "huyện Đông Sơn, thành phố Thanh Hóa (cũ)" in asked.json()["message"]
+    created = api("POST", "/api/v1/items", json={"title": "Trống đồng", "place": "huyen dong son"})
     assert created.status_code == 201, created.text
-    assert created.json()["place"] == "Đông Sơn"
+    assert created.json()["place"] == ["huyện Đông Sơn, thành phố Thanh Hóa (cũ)"]
+    assert created.json()["places"] == [
+        {"key": "dp-huyen-dong-son", "label": "huyện Đông Sơn, thành phố Thanh Hóa (cũ)"}
+    ]
     item_id = created.json()["id"]
     refused = api("POST", "/api/v1/items", json={"title": "Phố cổ", "place": "Hà Nội"})
     assert refused.status_code == 422
     assert (
-        "Địa danh «Hà Nội» không có trong danh sách địa danh Thanh Hóa"
+        "Không có địa danh «Hà Nội» trong danh mục địa danh Thanh Hóa"
         in (refused.json()["message"])
     )
     item = api("GET", f"/api/v1/items/{item_id}").json()
     edit = api("PUT", f"/api/v1/items/{item_id}", json={**item, "place": "Hà Nội"})
     assert edit.status_code == 422
-    edit = api("PUT", f"/api/v1/items/{item_id}", json={**item, "place": "THỌ XUÂN"})
-    assert edit.status_code == 200 and edit.json()["place"] == "Thọ Xuân"
+    edit = api("PUT", f"/api/v1/items/{item_id}", json={**item, "place": "HUYỆN THỌ XUÂN"})
+    assert edit.status_code == 200 and edit.json()["place"] == ["huyện Thọ Xuân (cũ)"]
+    # What GET gives, PUT takes back unchanged (labels read back to the same places).
+    again = api("GET", f"/api/v1/items/{item_id}").json()
+    assert api("PUT", f"/api/v1/items/{item_id}", json=again).json()["place"] == again["place"]
 
 
 # --- the audit log ------------------------------------------------------------------------------
@@ -534,7 +545,8 @@ def test_admin_registers_points_and_rotates_their_widget_keys(
     created = admin("POST", "/api/v1/points", json=body)
     assert created.status_code == 201, created.text
     point = created.json()
-    assert point["district"] == "Thọ Xuân"
+    assert point["district"] == "cu-395"  # huyện Thọ Xuân, as the gazetteer names it
+    assert point["place_label"] == "huyện Thọ Xuân (cũ)"
     assert point["allowed_origins"] == [HOST_ORIGIN]
     assert point["ip_ranges"] == ["113.160.12.7/32", "2001:db8::/48"]
     assert point["widget_key"].startswith("w_") and point["active"] is True
@@ -544,7 +556,7 @@ def test_admin_registers_points_and_rotates_their_widget_keys(
         ({"allowed_origins": ["thuvien-thoxuan.example.vn"]}, "Địa chỉ trang web không hợp lệ"),
         ({"allowed_origins": ["https://a.example.vn/tim-kiem"]}, "Địa chỉ trang web không hợp lệ"),
         ({"ip_ranges": ["113.160.300.0/24"]}, "Dải địa chỉ IP không hợp lệ"),
-        ({"district": "Hà Nội"}, "không có trong danh sách địa danh"),
+        ({"district": "Hà Nội"}, "trong danh mục địa danh"),
         ({"kind": "cafe"}, "Dữ liệu gửi lên không hợp lệ"),
         ({"level": "nation"}, "Dữ liệu gửi lên không hợp lệ"),
     ]
@@ -708,6 +720,27 @@ ACTIONS = [
     ),
     Action("POST", "/api/v1/points/{point}/widget-key", "points"),
     Action("GET", "/api/v1/points/{point}/snippets", "points"),
+    Action(
+        "POST",
+        "/api/v1/places",
+        "catalogue",
+        lambda ids: {"json": {"name": "Làng Trung", "kind": "làng", "under": "cu-15841"}},
+    ),
+    Action(
+        "PUT",
+        "/api/v1/places/dp-huyen-dong-son",
+        "catalogue",
+        lambda ids: {
+            "json": {"name": "Đông Sơn", "kind": "huyện", "under": "cu-380", "aliases": ["ĐS"]}
+        },
+    ),
+    Action(
+        "PUT",
+        "/api/v1/places/cu-15841/links",
+        "catalogue",
+        lambda ids: {"json": {"new": ["moi-15835"], "note": "Nghị quyết (thử)"}},
+    ),
+    Action("DELETE", "/api/v1/places/dp-huyen-dong-son", "catalogue"),
 ]
 MAY = {
     Role.ADMIN: {"read", "catalogue", "users", "points"},
@@ -809,6 +842,9 @@ PUBLIC = {
     "/api/v1/items/{item_id}/search",
     "/api/v1/auth/login",
     "/api/v1/auth/logout",
+    "/api/v1/places",  # the gazetteer is public: readers and points look places up
+    "/api/v1/places/{key}",
+    "/api/v1/places/{key}/links",
 }
 
 

@@ -348,4 +348,74 @@
     });
     field.addEventListener("focus", function () { field.select(); });
   });
+  /* The place picker: as one types (with or without diacritics) the gazetteer's matches appear
+     with where they lie and what they became; choosing one writes its label, which the server
+     reads back to that place. Several places are separated by ";". Without the script the
+     field is a plain text box the server resolves (and asks when a name is ambiguous). */
+  document.querySelectorAll("[data-place-picker]").forEach(function (box) {
+    var input = box.querySelector("input");
+    var list = box.querySelector("ul");
+    var multiple = box.hasAttribute("data-multiple");
+    var levels = (box.getAttribute("data-levels") || "").split(/\s+/).filter(Boolean);
+    var timer = null, shown = [], active = -1, asked = 0;
+
+    function current() {
+      if (!multiple) return input.value.trim();
+      var parts = input.value.split(";");
+      return parts[parts.length - 1].trim();
+    }
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; }
+    function choose(match) {
+      if (multiple) {
+        var parts = input.value.split(";").map(function (p) { return p.trim(); }).filter(Boolean);
+        parts.pop();
+        parts.push(match.label);
+        input.value = parts.join("; ") + "; ";
+      } else {
+        input.value = match.label;
+      }
+      close();
+      input.focus();
+    }
+    function mark(n) {
+      var items = list.querySelectorAll("li");
+      items.forEach(function (li, i) { li.setAttribute("aria-selected", i === n ? "true" : "false"); });
+      active = n;
+      if (items[n]) input.setAttribute("aria-activedescendant", items[n].id);
+    }
+    function show(matches) {
+      list.textContent = "";
+      shown = matches;
+      matches.forEach(function (m, i) {
+        var li = el("li", { role: "option", id: list.id + "-" + i, "aria-selected": "false" });
+        li.appendChild(el("strong", {}, m.label));
+        li.appendChild(el("span", { class: "place-where" }, m.hierarchy));
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(m); });
+        list.appendChild(li);
+      });
+      if (!matches.length) list.appendChild(el("li", { class: "muted" }, "Không thấy địa danh này"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function ask() {
+      var q = current();
+      if (q.length < 2) { close(); return; }
+      var url = "/api/v1/places?limit=12&q=" + encodeURIComponent(q);
+      levels.forEach(function (lv) { url += "&level=" + encodeURIComponent(lv); });
+      var mine = ++asked;
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (matches) { if (mine === asked) show(matches); })
+        .catch(close);
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 120); });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden || !shown.length) return;
+      if (e.key === "ArrowDown") { e.preventDefault(); mark(Math.min(active + 1, shown.length - 1)); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); mark(Math.max(active - 1, 0)); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(shown[active]); }
+      else if (e.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  });
 })();

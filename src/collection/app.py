@@ -23,6 +23,7 @@ from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
 from collection.ingest.routes import router as ingest_router
+from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
 from collection.search.routes import router as search_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(points_router)
     app.include_router(audit_router)
     app.include_router(search_router)
+    app.include_router(places_router)
     app.include_router(iiif_router)
     app.include_router(widget_router)
     app.include_router(web_router)

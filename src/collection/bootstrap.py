@@ -14,15 +14,18 @@ from collection.config import Settings
 from collection.db import session_scope
 from collection.errors import CollectionError, ServiceUnavailable
 from collection.models import Role, User
+from collection.places.sync import ensure_gazetteer
 from collection.search import meili
 from collection.stack import wait_until
 from collection.storage import store_for
 
 
 def prepare(settings: Settings, *, timeout: float | None = None) -> None:
-    """Migrate the DB, create the bucket and the search indexes with their settings."""
+    """Migrate the DB, load the gazetteer, create the bucket and the search indexes."""
     timeout = settings.startup_timeout if timeout is None else timeout
     _retry(lambda: migrate.upgrade(settings.sqlalchemy_url), timeout, "Cơ sở dữ liệu")
+    with session_scope(settings.sqlalchemy_url) as session:
+        ensure_gazetteer(session)  # the places, loaded or updated from their packages
     store = store_for(settings)
     _retry(store.ensure_bucket, timeout, "Kho lưu trữ S3")
     _retry(lambda: meili.engine_for(settings).ensure_indexes(wait=True), timeout, "Meilisearch")

@@ -34,6 +34,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(point_app, name="point")
+places_app = typer.Typer(
+    help="The gazetteer of places (before and after 2025).", no_args_is_help=True
+)
+app.add_typer(places_app, name="places")
 
 
 def say(message: str) -> None:
@@ -261,7 +265,10 @@ def point_create(
     name: str,
     kind: Annotated[str, typer.Option(help="tvcc (public library) | bdvhx (post office)")] = "tvcc",
     level: Annotated[str, typer.Option(help="province | district | commune")] = "commune",
-    district: Annotated[str, typer.Option(help="District (huyện) in Thanh Hóa.")] = "",
+    commune: Annotated[
+        str, typer.Option(help="Commune or ward since 07/2025 (name or key, e.g. moi-14797).")
+    ] = "",
+    district: Annotated[str, typer.Option(help="District before 07/2025 (name or key).")] = "",
     origin: Annotated[
         list[str] | None, typer.Option(help="A site allowed to embed the widget (repeatable).")
     ] = None,
@@ -288,6 +295,7 @@ def point_create(
             kind=chosen_kind,
             level=chosen_level,
             district=district,
+            commune=commune,
             allowed_origins=origin or [],
             ip_ranges=ip_range or [],
         )
@@ -412,6 +420,39 @@ def reindex() -> None:
         f"Đã dựng lại chỉ mục / reindexed: {counts['items']} tài liệu, {counts['pages']} trang "
         f"({time.perf_counter() - started:.1f} s)."
     )
+
+
+@places_app.command("sync")
+def places_sync() -> None:
+    """Load the gazetteer from its packages again and print what changed (after an upgrade)."""
+    from collection import migrate
+    from collection.db import session_scope
+    from collection.places import sources
+    from collection.places.sync import ensure_gazetteer
+
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    with session_scope(settings.sqlalchemy_url) as session:
+        report = ensure_gazetteer(session, data=sources.package_data())
+    versions = ", ".join(f"{k} {v}" for k, v in sources.installed_versions().items())
+    say(f"Danh mục địa danh theo {versions}.")
+    for line in report.lines() or ["Không có gì thay đổi / nothing changed."]:
+        say(f"  {line}")
+
+
+@places_app.command("find")
+def places_find(text: str) -> None:
+    """Look a place up (with or without diacritics) and print its key and where it lies."""
+    from collection.db import session_scope
+    from collection.places.service import gazetteer
+
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as session:
+        matches = gazetteer(session).lookup(text)
+    for match in matches:
+        typer.echo(f"{match.place.key}\t{match.hierarchy}")
+    if not matches:
+        fail(f"không có địa danh «{text}»")
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Reading:
         """Dublin Core and local fields with Vietnamese labels, the empty ones left out."""
         rows = []
         for name, label in DC_LABELS.items():
+            if name == "place":
+                continue  # places are shown with both their names (see the item page)
             value = getattr(self.item, name)
             if name == "language":
                 value = [language_name(code) for code in value]

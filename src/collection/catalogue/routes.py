@@ -20,7 +20,7 @@ from collection.catalogue.schemas import (
 )
 from collection.ingest import service as ingest
 from collection.ingest.schemas import JobOut, RerunIn, UploadOut
-from collection.models import Collection, Item, User
+from collection.models import Collection, User
 from collection.storage import store_for
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
@@ -31,18 +31,19 @@ Staff = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
 @router.post(
     "/items", response_model=ItemOut, status_code=status.HTTP_201_CREATED, summary="Create an item"
 )
-def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> Item:
-    return service.create_item(session=session, actor=user, data=body)
+def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> ItemOut:
+    return service.item_view(session, service.create_item(session=session, actor=user, data=body))
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, summary="An item with its files")
-def get_item(item_id: int, session: DbSession, _user: Staff) -> Item:
-    return service.get_item(session=session, item_id=item_id)
+def get_item(item_id: int, session: DbSession, _user: Staff) -> ItemOut:
+    return service.item_view(session, service.get_item(session=session, item_id=item_id))
 
 
 @router.put("/items/{item_id}", response_model=ItemOut, summary="Save an edited item")
-def update_item(item_id: int, body: ItemUpdate, session: DbSession, user: Cataloguer) -> Item:
-    return service.update_item(session=session, actor=user, item_id=item_id, data=body)
+def update_item(item_id: int, body: ItemUpdate, session: DbSession, user: Cataloguer) -> ItemOut:
+    item = service.update_item(session=session, actor=user, item_id=item_id, data=body)
+    return service.item_view(session, item)
 
 
 @router.delete(

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collection.models import Access, ItemStatus, TextSource
+from collection.places.schemas import PlaceRef
 
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?([/–-]\d{4}(-\d{2}(-\d{2})?)?)?$")
 _OCR_LANGUAGES = re.compile(r"^[a-z_]{3,8}(\+[a-z_]{3,8}){0,3}$")
@@ -46,7 +47,13 @@ class ItemFields(BaseModel):
     relation: str = Field("", max_length=1000, description="dc:relation")
     coverage: str = Field("", max_length=1000, description="dc:coverage")
     rights: str = Field("", max_length=1000, description="dc:rights")
-    place: str = Field("", max_length=200, description="Place in Thanh Hóa")
+    place: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Places in Thanh Hóa, old or new units (repeatable): a key from "
+        "/api/v1/places (cu-398, moi-14797), a label as that API writes it, or a name with or "
+        "without diacritics; a name two places share is refused with both listed",
+    )
     period: str = Field("", max_length=200, description="Historical period")
     document_type: str = Field("", max_length=100, description="sách, báo, tạp chí, ảnh, …")
     collection_id: int | None = None
@@ -54,7 +61,7 @@ class ItemFields(BaseModel):
     status: ItemStatus = Field(ItemStatus.DRAFT, description="draft | published")
     ocr_languages: str = Field("vie", description="Tesseract languages, e.g. vie or vie+eng")
 
-    @field_validator("creator", "contributor", "subject", "language", mode="before")
+    @field_validator("creator", "contributor", "subject", "language", "place", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -134,7 +141,7 @@ class FileOut(BaseModel):
 
 
 READ_ONLY = frozenset(
-    {"id", "year_start", "year_end", "created_at", "updated_at", "published_at", "files"}
+    {"id", "year_start", "year_end", "created_at", "updated_at", "published_at", "files", "places"}
 )
 
 
@@ -186,6 +193,9 @@ class ItemOut(ItemFields):
     published_at: datetime | None
     version: int
     files: list[FileOut] = []
+    places: list[PlaceRef] = Field(
+        default_factory=list, description="The places, with their keys (``place`` has labels)"
+    )
 
 
 class PageOut(BaseModel):

@@ -12,11 +12,20 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from collection.accounts.roles import Permission, allows
 from collection.audit import service as audit
-from collection.catalogue.places import canonical_place
-from collection.catalogue.schemas import CollectionIn, ItemFields, ItemIn, ItemUpdate, PageOut
+from collection.catalogue.schemas import (
+    CollectionIn,
+    FileOut,
+    ItemFields,
+    ItemIn,
+    ItemOut,
+    ItemUpdate,
+    PageOut,
+)
 from collection.db import utcnow
 from collection.errors import Conflict, InvalidInput, NotFound
 from collection.models import Access, Collection, Item, ItemStatus, Page, User
+from collection.places import service as places
+from collection.places.schemas import PlaceRef
 from collection.search.sync import schedule_sync
 from collection.search.vietnamese import fold, sort_key
 
@@ -39,9 +48,10 @@ def _apply(session: Session, item: Item, fields: dict[str, Any]) -> None:
             field="collection_id",
         )
     if "place" in fields:
-        fields = {**fields, "place": canonical_place(fields["place"])}
+        places.set_item_places(session, item, fields["place"])
     for name, value in fields.items():
-        setattr(item, name, value)
+        if name != "place":
+            setattr(item, name, value)
     item.year_start, item.year_end = years_of(item.date)
     if item.status == ItemStatus.PUBLISHED and item.published_at is None:
         item.published_at = utcnow()
@@ -65,9 +75,33 @@ def create_item(*, session: Session, actor: User, data: ItemIn) -> Item:
     return item
 
 
-def item_fields(item: Item) -> dict[str, Any]:
-    """The item's editable metadata as the API takes it (what an edit is compared against)."""
-    return {name: getattr(item, name) for name in ItemFields.model_fields}
+def item_fields(session: Session, item: Item) -> dict[str, Any]:
+    """The item's editable metadata as the API takes it (what an edit is compared against);
+    places as their labels, which read back to the same places."""
+    values = {name: getattr(item, name) for name in ItemFields.model_fields if name != "place"}
+    values["place"] = places.item_labels(places.gazetteer(session), item)
+    return values
+
+
+def item_view(session: Session, item: Item) -> ItemOut:
+    """The item as the API returns it."""
+    gaz = places.gazetteer(session)
+    return ItemOut(
+        **item_fields(session, item),
+        id=item.id,
+        year_start=item.year_start,
+        year_end=item.year_end,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        published_at=item.published_at,
+        version=item.version,
+        files=[FileOut.model_validate(f) for f in item.files],
+        places=[
+            PlaceRef(key=gaz.places[p.place_id].key, label=gaz.label(p.place_id))
+            for p in item.places
+            if p.place_id in gaz.places
+        ],
+    )
 
 
 def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate) -> Item:
@@ -80,9 +114,10 @@ def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate
             message_en=f"item {item_id} is at version {item.version}, the edit started from "
             f"{data.version}",
         )
-    before = item_fields(item)
+    before = item_fields(session, item)
     _apply(session, item, data.model_dump(exclude={"version"}))
-    changes = audit.diff(before, item_fields(item))
+    session.flush()  # the new places are rows now: their labels are what the log compares
+    changes = audit.diff(before, item_fields(session, item))
     if changes:
         audit.record(
             session,

@@ -87,7 +87,7 @@ HEADERS: dict[str, str] = {
     "ngôn ngữ ocr": "ocr_languages",
     "ocr": "ocr_languages",
 }
-LIST_FIELDS = {"files", "creator", "contributor", "subject", "language"}
+LIST_FIELDS = {"files", "creator", "contributor", "subject", "language", "place"}
 ACCESS_WORDS = {
     "công khai": "public",
     "public": "public",

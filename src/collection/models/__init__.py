@@ -13,10 +13,19 @@ from collection.models.catalogue import (
     TextSource,
 )
 from collection.models.ingest import ChunkedUpload, IngestJob, JobState
+from collection.models.places import (
+    REFORM_DATE,
+    GazetteerSource,
+    ItemPlace,
+    Place,
+    PlaceLevel,
+    PlaceLink,
+)
 from collection.models.points import AccessPoint, PointKind, PointLevel
 from collection.models.stats import UsageEvent, UsageKind
 
 __all__ = [
+    "REFORM_DATE",
     "Access",
     "AccessPoint",
     "ApiToken",
@@ -24,13 +33,18 @@ __all__ = [
     "Base",
     "ChunkedUpload",
     "Collection",
+    "GazetteerSource",
     "IngestJob",
     "Item",
+    "ItemPlace",
     "ItemStatus",
     "JobState",
     "LoginAttempt",
     "LoginSession",
     "Page",
+    "Place",
+    "PlaceLevel",
+    "PlaceLink",
     "PointKind",
     "PointLevel",
     "Role",

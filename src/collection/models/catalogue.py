@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from collection.db import Base, utcnow
+from collection.models.places import ItemPlace
 from collection.models.types import UTCDateTime, str_enum
 
 
@@ -89,7 +90,9 @@ class Item(Base):
     coverage: Mapped[str] = mapped_column(String(1000), default="")
     rights: Mapped[str] = mapped_column(String(1000), default="")
     # local fields
-    place: Mapped[str] = mapped_column(String(200), default="", index=True)  # place in Thanh Hóa
+    # Free text from before the gazetteer (migration 0005): the gazetteer's sync links it to a
+    # place in ``places`` and empties it, or keeps it when no unit matches, so nothing is lost.
+    legacy_place: Mapped[str] = mapped_column("place", String(200), default="", index=True)
     period: Mapped[str] = mapped_column(String(200), default="")  # "Thời Lê", "1945–1954"
     year_start: Mapped[int | None] = mapped_column()  # parsed from date, for sorting and decades
     year_end: Mapped[int | None] = mapped_column()
@@ -118,6 +121,9 @@ class Item(Base):
     )
     pages: Mapped[list[Page]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="Page.number"
+    )
+    places: Mapped[list[ItemPlace]] = relationship(
+        cascade="all, delete-orphan", order_by="ItemPlace.position", lazy="selectin"
     )
 
 

@@ -15,7 +15,18 @@ class PointIn(BaseModel):
     name: str = Field(min_length=1, max_length=300)
     kind: PointKind = Field(description="tvcc (thư viện công cộng) | bdvhx (bưu điện văn hóa xã)")
     level: PointLevel = Field(description="province | district | commune")
-    district: str = Field("", max_length=200, description="A name from ingest/dia-danh.json")
+    commune: str = Field(
+        "",
+        max_length=200,
+        description="The commune or ward since 07/2025 the point is in: a key (moi-…) or name "
+        "from /api/v1/places; an old commune gives the one it became",
+    )
+    district: str = Field(
+        "",
+        max_length=200,
+        description="The district (before 07/2025) it was in: key or name; found from the "
+        "commune when that lies in one old district only",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, max_length=50, description="Sites that may embed the widget"
     )
@@ -28,6 +39,9 @@ class PointIn(BaseModel):
 class PointOut(PointIn):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
+    commune: str = Field(validation_alias="commune_key", description="Key of the commune")
+    district: str = Field(validation_alias="district_key", description="Key of the old district")
+    place_label: str = Field(description="Commune (new) and district (old), in words")
     id: int
     widget_key: str = Field(description="Public: it identifies the point, it grants nothing")
     widget_key_rotated_at: datetime | None

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collection.audit import service as audit
-from collection.catalogue.places import canonical_place
 from collection.db import utcnow
 from collection.errors import InvalidInput, NotFound
-from collection.models import AccessPoint, PointKind, PointLevel, User
+from collection.models import AccessPoint, Place, PlaceLevel, PointKind, PointLevel, User
+from collection.places.gazetteer import DISTRICT_KINDS
+from collection.places.service import gazetteer
 from collection.search.vietnamese import sort_key
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -151,6 +152,7 @@ def create_point(
     kind: PointKind,
     level: PointLevel,
     district: str = "",
+    commune: str = "",
     allowed_origins: Sequence[str] = (),
     ip_ranges: Sequence[str] = (),
     active: bool = True,
@@ -158,7 +160,8 @@ def create_point(
 ) -> AccessPoint:
     """A new access point with its own widget key."""
     point = AccessPoint(widget_key=new_widget_key())
-    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=active)
+    place_point(session, point, commune=commune, district=district)
+    _apply(point, name, kind, level, allowed_origins, ip_ranges, active=active)
     session.add(point)
     session.flush()
     audit.record(
@@ -177,7 +180,8 @@ def _fields(point: AccessPoint) -> dict[str, object]:
         "name": point.name,
         "kind": point.kind.value,
         "level": point.level.value,
-        "district": point.district,
+        "commune": point.commune_key,
+        "district": point.district_key,
         "allowed_origins": list(point.allowed_origins or []),
         "ip_ranges": list(point.ip_ranges or []),
         "active": point.active,
@@ -189,7 +193,6 @@ def _apply(
     name: str,
     kind: PointKind,
     level: PointLevel,
-    district: str,
     allowed_origins: Sequence[str],
     ip_ranges: Sequence[str],
     *,
@@ -199,9 +202,52 @@ def _apply(
         raise InvalidInput("Cần nhập tên điểm truy cập.", message_en="a point needs a name")
     point.name = unicodedata.normalize("NFC", name.strip())
     point.kind, point.level, point.active = kind, level, active
-    point.district = canonical_place(district)
     point.allowed_origins = checked_origins(allowed_origins)
     point.ip_ranges = checked_ranges(ip_ranges)
+
+
+def place_point(session: Session, point: AccessPoint, *, commune: str, district: str) -> None:
+    """Set the point's commune (since 07/2025) and old district from what staff typed. An old
+    commune stands for the one it became (its default part) and gives its district; a new
+    commune gives the district when all it came from lay in one. InvalidInput asks otherwise."""
+    gaz = gazetteer(session)
+    commune_id = district_id = None
+    if commune.strip():
+        place = gaz.resolve(commune, kinds=("xã", "phường", "thị trấn", "đặc khu"), field="commune")
+        if place.is_old:
+            after = gaz.successors.get(place.id, [])
+            if not after:
+                raise InvalidInput(
+                    f"«{gaz.label(place.id)}» chưa có đơn vị mới tương ứng; hãy chọn xã, phường "
+                    "từ 01/07/2025.",
+                    message_en=f"{place.key} has no successor",
+                    field="commune",
+                )
+            district_id = place.parent_id
+            place = gaz.places[after[0]]
+        commune_id = place.id
+        if district_id is None:
+            olds = {
+                gaz.places[old].parent_id
+                for old in gaz.predecessors.get(place.id, [])
+                if gaz.places[old].parent_id is not None
+            }
+            district_id = olds.pop() if len(olds) == 1 else None
+    if district.strip():
+        chosen = gaz.resolve(district, kinds=DISTRICT_KINDS, field="district")
+        if chosen.level == PlaceLevel.DISTRICT or chosen.kind in DISTRICT_KINDS:
+            district_id = chosen.id
+    elif commune.strip() and district_id is None:
+        parents = {gaz.places[old].parent_id for old in gaz.predecessors.get(commune_id or 0, [])}
+        froms = sorted(gaz.label(pid) for pid in parents if pid is not None)
+        raise InvalidInput(
+            f"«{gaz.label(commune_id or 0)}» gồm đất của nhiều huyện cũ ({'; '.join(froms)}): "
+            "hãy chọn huyện cũ của điểm.",
+            message_en="the commune came from several old districts: choose one",
+            field="district",
+        )
+    point.commune = session.get(Place, commune_id) if commune_id else None
+    point.district = session.get(Place, district_id) if district_id else None
 
 
 def get_point(*, session: Session, point_id: int) -> AccessPoint:
@@ -228,11 +274,14 @@ def update_point(
     allowed_origins: Sequence[str],
     ip_ranges: Sequence[str],
     active: bool,
+    commune: str = "",
 ) -> AccessPoint:
     """Save an edit of a point (its key stays; ``rotate_key`` changes it)."""
     point = get_point(session=session, point_id=point_id)
     before = _fields(point)
-    _apply(point, name, kind, level, district, allowed_origins, ip_ranges, active=active)
+    place_point(session, point, commune=commune, district=district)
+    _apply(point, name, kind, level, allowed_origins, ip_ranges, active=active)
+    session.flush()
     changes = audit.diff(before, _fields(point))
     if changes:
         audit.record(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from collection.models import Item, Page
+from collection.places.gazetteer import Gazetteer
 from collection.search.vietnamese import nfc, sort_key, telex_terms
 
 # Item fields searched by the plain query, in ranking order; each has a Telex twin.
@@ -23,6 +24,7 @@ ITEM_TEXT_FIELDS = (
     "subject",
     "place",
     "description",
+    "place_related",
     "publisher",
     "contributor",
     "period",
@@ -44,13 +46,27 @@ def _text(value: str) -> str:
     return nfc(value).strip()
 
 
-def _shared(item: Item) -> dict[str, Any]:
+def place_fields(item: Item, gazetteer: Gazetteer) -> dict[str, Any]:
+    """The item's places for filters and facets: ``place_key`` the places it was given (the
+    facet), ``place_scope`` every place whose filter finds it (those, the units they lie in,
+    and the units they became or came from; see ``Gazetteer.scope``)."""
+    assigned = [p.place_id for p in item.places if p.place_id in gazetteer.places]
+    scope: set[int] = set()
+    for place_id in assigned:
+        scope |= gazetteer.scope(place_id)
+    return {
+        "place_key": [gazetteer.places[p].key for p in assigned],
+        "place_scope": sorted(gazetteer.places[p].key for p in scope),
+    }
+
+
+def _shared(item: Item, places: dict[str, Any]) -> dict[str, Any]:
     """What both kinds of document carry for filters, facets, sorting and access rules."""
     return {
         "item_id": item.id,
         "collection_id": item.collection_id,
         "document_type": _text(item.document_type),
-        "place": _text(item.place),
+        **places,
         "decade": decade_of(item.year_start),
         "language": list(item.language),
         "subject": [_text(s) for s in item.subject],
@@ -61,12 +77,18 @@ def _shared(item: Item) -> dict[str, Any]:
     }
 
 
-def item_document(item: Item, *, page_count: int = 0) -> dict[str, Any]:
+def item_document(item: Item, gazetteer: Gazetteer, *, page_count: int = 0) -> dict[str, Any]:
     """The items-index document of ``item``."""
+    assigned = [p.place_id for p in item.places if p.place_id in gazetteer.places]
+    labels = [gazetteer.label(p) for p in assigned]
     document: dict[str, Any] = {
         "id": str(item.id),
-        **_shared(item),
+        **_shared(item, place_fields(item, gazetteer)),
         "title": _text(item.title),
+        "place": labels,
+        # Searching "Thiệu Hóa" finds what was placed in its communes, "Tĩnh Gia" what was
+        # placed in Nghi Sơn: the names of the units around the item's places, ranked low.
+        "place_related": [n for n in gazetteer.related_names(assigned) if n not in labels],
         "alternative": _text(item.alternative),
         "creator": [_text(c) for c in item.creator],
         "contributor": [_text(c) for c in item.contributor],
@@ -89,12 +111,12 @@ def item_document(item: Item, *, page_count: int = 0) -> dict[str, Any]:
     return document
 
 
-def page_document(page: Page, item: Item) -> dict[str, Any]:
-    """The pages-index document of one page of ``item``."""
+def page_document(page: Page, item: Item, places: dict[str, Any]) -> dict[str, Any]:
+    """The pages-index document of one page of ``item``; ``places`` its ``place_fields``."""
     text = _text(page.effective_text)
     return {
         "id": f"{item.id}-{page.number}",
-        **_shared(item),
+        **_shared(item, places),
         "number": page.number,
         "text": text,
         "text_t": telex_terms(text),

@@ -32,7 +32,10 @@ TELEX_WEIGHT = 1.6
 MAX_QUERY_CHARS = 200
 MAX_WINDOW = 1000  # hits read to merge items with their pages; deeper pages are not offered
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-FACETS = ("collection_id", "document_type", "place", "decade", "language", "subject")
+FACETS = ("collection_id", "document_type", "place_key", "decade", "language", "subject")
+FILTERS = ("collection_id", "document_type", "place", "decade", "language", "subject")
+# A place filter finds what lies in the place or in what it became or came from (place_scope).
+FILTERED_FIELD = {"place": "place_scope"}
 
 
 class Sort(enum.StrEnum):
@@ -98,7 +101,7 @@ class Filters:
         return cls(**cleaned)
 
     def active(self) -> dict[str, tuple[Any, ...]]:
-        return {name: getattr(self, name) for name in FACETS if getattr(self, name)}
+        return {name: getattr(self, name) for name in FILTERS if getattr(self, name)}
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,9 @@ def access_filter(scope: Scope, kind: str) -> list[str]:
 def filter_for(kind: str, filters: Filters, scope: Scope, *extra: str) -> list[str]:
     """A Meilisearch filter (clauses ANDed) for one index."""
     clauses = access_filter(scope, kind)
-    clauses += [any_of(name, values) for name, values in filters.active().items()]
+    clauses += [
+        any_of(FILTERED_FIELD.get(name, name), values) for name, values in filters.active().items()
+    ]
     return clauses + list(extra)
 
 

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
+from sqlalchemy.orm import Session
 
 from collection.accounts.roles import Permission
 from collection.api.audience import AnonymousAudience, usage
-from collection.api.deps import AppSettings, require
+from collection.api.deps import AppSettings, DbSession, require
 from collection.config import Settings
 from collection.models import UsageKind, User
+from collection.places import service as places
 from collection.search import meili, searching
 from collection.search.query import MAX_QUERY_CHARS, Filters, Scope, Sort
 
@@ -37,7 +39,7 @@ class HitOut(BaseModel):
     title_html: str = Field(description="The title, HTML-escaped, query words in <mark>.")
     creator: list[str]
     date: str
-    place: str
+    place: list[str] = Field(description="The labels of the item's places.")
     document_type: str
     access: str = Field(
         description="public | onsite (pages readable at access points only) | staff (staff "
@@ -54,8 +56,9 @@ class HitOut(BaseModel):
 
 
 class FacetValueOut(BaseModel):
-    value: str | int
+    value: str | int = Field(description="What to filter by (for places: the place key).")
     count: int
+    label: str | None = Field(None, description="For places: the place's label.")
 
 
 class SearchOut(BaseModel):
@@ -112,7 +115,14 @@ class SearchParams:
     q: Q = ""
     collection: Annotated[list[int] | None, Query(description="Collection ids (any of).")] = None
     type: Annotated[list[str] | None, Query(description="Document types.")] = None
-    place: Annotated[list[str] | None, Query(description="Places in Thanh Hóa.")] = None
+    place: Annotated[
+        list[str] | None,
+        Query(
+            description="Places in Thanh Hóa: keys from /api/v1/places, or names (every place "
+            "so named). Finds what lies inside the place and what was placed in the units it "
+            "became or came from (an old district finds its communes' items)."
+        ),
+    ] = None
     decade: Annotated[list[int] | None, Query(description="Decades, e.g. 1960.")] = None
     language: Annotated[list[str] | None, Query(description="Languages (ISO 639).")] = None
     subject: Annotated[list[str] | None, Query(description="Subjects.")] = None
@@ -120,14 +130,14 @@ class SearchParams:
     page: Page = 1
     per_page: Annotated[int, Query(ge=1, le=100)] = 20
 
-    def run(self, settings: Settings, scope: Scope) -> searching.SearchResult:
-        return searching.search(
+    def run(self, settings: Settings, scope: Scope, session: Session) -> searching.SearchResult:
+        result = searching.search(
             meili.ready_engine(settings),
             q=self.q,
             filters=Filters.checked(
                 collection_id=tuple(self.collection or ()),
                 document_type=tuple(self.type or ()),
-                place=tuple(self.place or ()),
+                place=places.filter_keys(session, self.place or ()),
                 decade=tuple(self.decade or ()),
                 language=tuple(self.language or ()),
                 subject=tuple(self.subject or ()),
@@ -137,16 +147,19 @@ class SearchParams:
             per_page=self.per_page,
             scope=scope,
         )
+        places.facet_labels(session, result.facets)
+        return result
 
 
 @router.get("/search", response_model=SearchOut, summary="Search the collection")
 def search(
     request: Request,
     settings: AppSettings,
+    session: DbSession,
     params: Annotated[SearchParams, Depends()],
     audience: AnonymousAudience,
 ) -> Response:
-    result = params.run(settings, audience.scope)
+    result = params.run(settings, audience.scope, session)
     if params.q.strip():
         usage(request).record(UsageKind.SEARCH, audience.visitor, query=result.query)
     return _json(_SEARCH, result)
@@ -159,10 +172,11 @@ def search(
 )
 def staff_search(
     settings: AppSettings,
+    session: DbSession,
     params: Annotated[SearchParams, Depends()],
     _: Annotated[User, Depends(require(Permission.VIEW_STAFF))],
 ) -> Response:
-    return _json(_SEARCH, params.run(settings, Scope.STAFF))
+    return _json(_SEARCH, params.run(settings, Scope.STAFF, session))
 
 
 @router.get(

@@ -34,6 +34,7 @@ ITEM_FIELDS = [
     "page_count",
     "access",
     "status",
+    "place",
     *FACETS,
 ]
 PAGE_FIELDS = ["id", "item_id", "number", "text", *FACETS]
@@ -47,7 +48,7 @@ class Hit:
     title_html: str
     creator: list[str]
     date: str
-    place: str
+    place: list[str]  # the labels of the item's places
     document_type: str
     access: str
     status: str
@@ -61,6 +62,11 @@ class Hit:
 class FacetValue:
     value: str | int
     count: int
+    label: str | None = None  # for places: their label (the value is the key)
+
+
+# Facets by the name clients use: a place facet's values are place keys (``place_key``).
+FACET_OUT = {"place_key": "place"}
 
 
 @dataclass
@@ -229,7 +235,7 @@ def _hit(item: dict[str, Any], page: dict[str, Any] | None, count: int, query: Q
         title_html=mark(item["title"], words, exact=exact),
         creator=list(item.get("creator") or []),
         date=item.get("date") or "",
-        place=item.get("place") or "",
+        place=list(item.get("place") or []),
         document_type=item.get("document_type") or "",
         access=item["access"],
         status=item["status"],
@@ -254,7 +260,7 @@ def _count_facets(documents: list[dict[str, Any]]) -> dict[str, list[FacetValue]
         counter: Counter[Any] = Counter()
         for document in documents:
             counter.update(set(_values(document, name)))
-        facets[name] = _ordered(counter)
+        facets[FACET_OUT.get(name, name)] = _ordered(counter)
     return facets
 
 
@@ -267,7 +273,7 @@ def _merged_facets(distribution: dict[str, dict[str, int]]) -> dict[str, list[Fa
         for value, count in distribution.get(name, {}).items():
             key: Any = int(value) if name in ("collection_id", "decade") else value
             counter[key] += count
-        facets[name] = _ordered(counter)
+        facets[FACET_OUT.get(name, name)] = _ordered(counter)
     return facets
 
 
@@ -380,8 +386,9 @@ def suggest(engine: SearchEngine, *, q: str, scope: Scope = Scope.PUBLIC) -> lis
 
 def browse(engine: SearchEngine, *, facet: str, scope: Scope = Scope.PUBLIC) -> list[FacetValue]:
     """Every value of one facet among the listed items, with counts, in Vietnamese alphabetical
-    (or numeric) order: the browse lists."""
-    if facet not in FACETS:
+    (or numeric) order: the browse lists. ``place_scope`` counts, per place, the items its
+    filter finds (inside it, or in what it became or came from)."""
+    if facet not in FACETS and facet != "place_scope":
         raise InvalidInput(f"Không duyệt được theo {facet!r}.", message_en=f"no facet {facet!r}")
     result = engine.multi_search(
         [

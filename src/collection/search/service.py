@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from collection.models import Item, Page
-from collection.search.documents import item_document, page_document
+from collection.places.gazetteer import Gazetteer
+from collection.places.service import gazetteer
+from collection.search.documents import item_document, page_document, place_fields
 from collection.search.meili import SearchEngine
 
 _BATCH = 500
@@ -17,10 +19,13 @@ _BATCH = 500
 
 def rebuild_index(*, session: Session, engine: SearchEngine) -> dict[str, int]:
     """Rebuild both indexes from the database and swap them in; returns documents per index."""
-    return engine.rebuild({"items": _item_documents(session), "pages": _page_documents(session)})
+    gaz = gazetteer(session)
+    return engine.rebuild(
+        {"items": _item_documents(session, gaz), "pages": _page_documents(session, gaz)}
+    )
 
 
-def _item_documents(session: Session) -> Iterator[dict[str, Any]]:
+def _item_documents(session: Session, gaz: Gazetteer) -> Iterator[dict[str, Any]]:
     page_counts: dict[int, int] = {
         item_id: count
         for item_id, count in session.execute(
@@ -29,13 +34,16 @@ def _item_documents(session: Session) -> Iterator[dict[str, Any]]:
     }
     query = select(Item).options(selectinload(Item.files)).order_by(Item.id)
     for item in session.scalars(query.execution_options(yield_per=_BATCH)):
-        yield item_document(item, page_count=page_counts.get(item.id, 0))
+        yield item_document(item, gaz, page_count=page_counts.get(item.id, 0))
 
 
-def _page_documents(session: Session) -> Iterator[dict[str, Any]]:
+def _page_documents(session: Session, gaz: Gazetteer) -> Iterator[dict[str, Any]]:
     query = (
         select(Page, Item).join(Item, Page.item_id == Item.id).order_by(Page.item_id, Page.number)
     )
+    places: dict[int, dict[str, Any]] = {}
     for page, item in session.execute(query.execution_options(yield_per=_BATCH)):
         if page.effective_text.strip():
-            yield page_document(page, item)
+            if item.id not in places:
+                places = {item.id: place_fields(item, gaz)}  # pages come item by item
+            yield page_document(page, item, places[item.id])

@@ -12,7 +12,7 @@ from collection.config import Settings
 from collection.db import after_commit, session_scope
 from collection.models import Item, Page
 from collection.search import meili
-from collection.search.documents import item_document, page_document
+from collection.search.documents import item_document, page_document, place_fields
 
 
 def schedule_sync(session: Session, item_id: int) -> None:
@@ -32,8 +32,12 @@ def sync_item(item_id: int, *, settings: Settings) -> None:
             pages = list(
                 session.scalars(select(Page).where(Page.item_id == item_id).order_by(Page.number))
             )
-            item_doc = item_document(item, page_count=len(pages))
-            page_docs = [page_document(p, item) for p in pages if p.effective_text.strip()]
+            from collection.places.service import gazetteer
+
+            gaz = gazetteer(session)
+            item_doc = item_document(item, gaz, page_count=len(pages))
+            places = place_fields(item, gaz)
+            page_docs = [page_document(p, item, places) for p in pages if p.effective_text.strip()]
             numbers = [int(d["number"]) for d in page_docs]
     engine = meili.ready_engine(settings)
     if item is None:

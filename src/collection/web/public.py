@@ -21,8 +21,11 @@ from collection.api.audience import Audience, CurrentAudience, audience_for, poi
 from collection.api.deps import AppSettings, DbSession
 from collection.catalogue import reading as books
 from collection.catalogue.service import cache_control
-from collection.errors import NotFound, ObjectNotFound, SearchUnavailable
-from collection.models import Access, Item, ItemStatus, UsageKind
+from collection.errors import InvalidInput, NotFound, ObjectNotFound, SearchUnavailable
+from collection.models import Access, Item, ItemStatus, PlaceLevel, UsageKind
+from collection.places import maps
+from collection.places.gazetteer import Gazetteer
+from collection.places.service import filter_keys, gazetteer
 from collection.points.service import Point
 from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
@@ -65,7 +68,12 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def _value_label(field: str, value: Any, collections: dict[int, str], lang: str) -> str:
+def _value_label(
+    field: str, value: Any, collections: dict[int, str], lang: str, gaz: Gazetteer | None = None
+) -> str:
+    if field == "place" and gaz is not None:
+        place = gaz.by_key.get(str(value))
+        return gaz.label(place.id) if place else str(value)
     if field == "collection_id":
         return collections.get(int(value), f"#{value}")
     if field == "decade":
@@ -127,6 +135,11 @@ def search_page(
         "language": language or [],
         "subject": subject or [],
     }
+    gaz = gazetteer(session)
+    try:
+        chosen["place"] = list(filter_keys(session, chosen["place"]))
+    except InvalidInput:
+        chosen["place"] = []  # an old link to a place that is no more: search without it
     filters = Filters.checked(
         **{FACET_PARAMS[name][0]: tuple(values) for name, values in chosen.items()}
     )
@@ -160,11 +173,11 @@ def search_page(
     params = _params(q, chosen, sort)
     context |= {
         "result": result,
-        "facets": _facets(result, chosen, params, titles, lang_of(request)),
+        "facets": _facets(result, chosen, params, titles, lang_of(request), gaz),
         "active": [
             (
                 FACET_PARAMS[name][1],
-                _value_label(FACET_PARAMS[name][0], v, titles, lang_of(request)),
+                _value_label(FACET_PARAMS[name][0], v, titles, lang_of(request), gaz),
                 _toggle(params, name, v),
             )
             for name, values in chosen.items()
@@ -209,6 +222,7 @@ def _facets(
     params: list[tuple[str, str]],
     titles: dict[int, str],
     lang: str,
+    gaz: Gazetteer,
 ) -> list[dict[str, Any]]:
     groups = []
     for name, (field, label) in FACET_PARAMS.items():
@@ -221,7 +235,7 @@ def _facets(
                 "label": label,
                 "values": [
                     {
-                        "label": _value_label(field, v.value, titles, lang),
+                        "label": _value_label(field, v.value, titles, lang, gaz),
                         "count": v.count,
                         "href": _toggle(params, name, v.value),
                         "active": str(v.value) in {str(c) for c in chosen[name]},
@@ -314,11 +328,22 @@ def item_page(
             "inside_error": inside_error,
             "url": url,
             "citation": seen.citation(url, date.today()),
+            "places": [_place_line(gazetteer(session), p.place_id) for p in seen.item.places],
             "onsite_only": seen.item.access == Access.ONSITE and not seen.readable,
             "draft": seen.item.status != ItemStatus.PUBLISHED,
             "w": w if from_widget else None,
         },
     )
+
+
+def _place_line(gaz: Gazetteer, place_id: int) -> dict[str, Any]:
+    """A place on an item page: its name with where it lies, and what it became or came from."""
+    return {
+        "label": gaz.title(place_id),
+        "href": _url([("place", gaz.places[place_id].key)]),
+        "became": [gaz.label(n) for n in gaz.successors.get(place_id, [])],
+        "came_from": [gaz.label(o) for o in gaz.predecessors.get(place_id, [])],
+    }
 
 
 def _widget_point(request: Request, key: str | None) -> Point | None:
@@ -502,6 +527,8 @@ def browse_page(
 ) -> Response:
     if slug not in BROWSE:
         raise NotFound("Không có danh mục duyệt này.", message_en=f"no browse list {slug!r}")
+    if slug == "dia-danh":
+        return _browse_places(request, settings, session, audience)
     field, label = BROWSE[slug]
     param = next(name for name, (f, _) in FACET_PARAMS.items() if f == field)
     titles = books.collection_titles(session)
@@ -523,4 +550,77 @@ def browse_page(
                 for v in values
             ],
         },
+    )
+
+
+def _browse_places(
+    request: Request, settings: AppSettings, session: DbSession, audience: Audience
+) -> Response:
+    """Places two ways: the old districts (before 07/2025) and the new communes and wards, each
+    with how many items its filter finds (inside it, or in what it became or came from)."""
+    gaz = gazetteer(session)
+    counts = {
+        str(v.value): v.count
+        for v in searching.browse(
+            meili.ready_engine(settings), facet="place_scope", scope=audience.scope
+        )
+    }
+
+    def rows(ids: list[int]) -> list[dict[str, Any]]:
+        out = []
+        for pid in sorted(ids, key=gaz.sort_order):
+            place = gaz.places[pid]
+            out.append(
+                {
+                    "name": place.named,
+                    "key": place.key,
+                    "count": counts.get(place.key, 0),
+                    "href": _url([("place", place.key)]),
+                    "hierarchy": gaz.hierarchy(pid),
+                }
+            )
+        return out
+
+    province = next(p for p in gaz.places.values() if p.level == PlaceLevel.PROVINCE)
+    children = gaz.children.get(province.id, [])
+    districts = [c for c in children if gaz.places[c].is_old]
+    communes = [c for c in children if gaz.places[c].is_new]
+    return _page(
+        request,
+        "browse_places.html",
+        {
+            "user": audience.user,
+            "browse": BROWSE,
+            "districts": [
+                {**row, "inside": rows(gaz.children.get(gaz.by_key[row["key"]].id, []))}
+                for row in rows(districts)
+            ],
+            "communes": rows(communes),
+            "province_count": counts.get(province.key, 0),
+        },
+    )
+
+
+@router.get("/ban-do", response_class=HTMLResponse)
+def map_page(
+    request: Request, settings: AppSettings, session: DbSession, audience: CurrentAudience
+) -> Response:
+    """Where the items are from and where the access points are, drawn on the server as SVG."""
+    gaz = gazetteer(session)
+    counts = {
+        str(v.value): v.count
+        for v in searching.browse(
+            meili.ready_engine(settings), facet="place_key", scope=audience.scope
+        )
+    }
+    drawn = maps.province_map(
+        gaz,
+        item_counts=counts,
+        points=maps.point_marks(session, gaz),
+        link=lambda key: _url([("place", key)]),
+    )
+    return _page(
+        request,
+        "map.html",
+        {"user": audience.user, "map": drawn, "browse": BROWSE},
     )

@@ -18,10 +18,10 @@ from starlette.datastructures import FormData
 from collection.accounts import service as accounts
 from collection.api.deps import AppSettings, DbSession
 from collection.audit import service as audit
-from collection.catalogue.places import canonical_place, places
 from collection.db import after_commit
 from collection.errors import CollectionError, InvalidInput
 from collection.models import AccessPoint, PointKind, PointLevel, Role, User
+from collection.places.service import gazetteer
 from collection.points import service as points
 from collection.points.widget import embed_snippets
 from collection.web.staff import (
@@ -70,30 +70,33 @@ def _point_choices() -> dict[str, Any]:
     return {
         "kinds": [(k.value, k.label) for k in PointKind],
         "levels": [(lv.value, lv.label) for lv in PointLevel],
-        "districts": [("", "(không thuộc huyện nào)")] + [(p, p) for p in places()],
     }
 
 
-def _point_values(point: AccessPoint) -> dict[str, Any]:
-    """What the edit form shows for a stored point (lists one per line)."""
+def _point_values(session: Session, point: AccessPoint) -> dict[str, Any]:
+    """What the edit form shows for a stored point (lists one per line, places as labels)."""
+    gaz = gazetteer(session)
     return {
         "name": point.name,
         "kind": point.kind.value,
         "level": point.level.value,
-        "district": point.district,
+        "commune": gaz.label(point.commune.id) if point.commune else "",
+        "district": gaz.label(point.district.id) if point.district else "",
         "allowed_origins": "\n".join(point.allowed_origins or []),
         "ip_ranges": "\n".join(point.ip_ranges or []),
         "active": point.active,
     }
 
 
-def read_point(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+def read_point(
+    form: FormData, session: Session
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """The point form as (what it shows back, the service's arguments, {field: message}). Every
     field is checked, so all the mistakes are marked at once; the arguments are complete only
     when there is no message."""
     values: dict[str, Any] = {
         name: _text(form, name)
-        for name in ("name", "kind", "level", "district", "allowed_origins", "ip_ranges")
+        for name in ("name", "kind", "level", "commune", "district", "allowed_origins", "ip_ranges")
     }
     values["active"] = "active" in form
     data: dict[str, Any] = {}
@@ -113,10 +116,10 @@ def read_point(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str
         data["level"] = PointLevel(values["level"])
     except ValueError:
         errors["level"] = "Chọn cấp trong danh sách."
-    try:
-        data["district"] = canonical_place(values["district"])
-    except InvalidInput as exc:
-        errors["district"] = exc.message
+    data["commune"], data["district"] = (
+        values["commune"],
+        values["district"],
+    )  # the service reads them
 
     origins = _entries(values["allowed_origins"])
     if len(origins) > MAX_ORIGINS:
@@ -155,7 +158,16 @@ def _points_page(
             "points": points.list_points(session=session),
             "values": values
             or {
-                k: "" for k in ("name", "kind", "level", "district", "allowed_origins", "ip_ranges")
+                k: ""
+                for k in (
+                    "name",
+                    "kind",
+                    "level",
+                    "commune",
+                    "district",
+                    "allowed_origins",
+                    "ip_ranges",
+                )
             },
             "errors": errors or {},
             **_point_choices(),
@@ -172,7 +184,7 @@ def point_list(request: Request, session: DbSession, user: PointManager) -> Resp
 
 @router.post("/staff/diem-truy-cap", response_class=HTMLResponse)
 def create_point(request: Request, session: DbSession, user: PointManager, form: Form) -> Response:
-    values, data, errors = read_point(form)
+    values, data, errors = read_point(form, session)
     if errors:
         return _points_page(
             request, session, user, values, errors, status_code=422, error=NOT_SAVED
@@ -186,7 +198,7 @@ def create_point(request: Request, session: DbSession, user: PointManager, form:
             session,
             user,
             values,
-            error_fields(exc, {"place": "district"}),
+            error_fields(exc, {}),
             status_code=422,
             error=exc.message,
         )
@@ -212,7 +224,7 @@ def _point_page(
         user,
         {
             "point": point,
-            "values": values or _point_values(point),
+            "values": values or _point_values(session, point),
             "errors": errors or {},
             "snippets": embed_snippets(base_url=settings.base_url, widget_key=point.widget_key),
             "history": audit.entries(
@@ -249,7 +261,7 @@ def save_point(
     form: Form,
 ) -> Response:
     point = points.get_point(session=session, point_id=point_id)
-    values, data, errors = read_point(form)
+    values, data, errors = read_point(form, session)
     if errors:
         return _point_page(
             request,
@@ -276,7 +288,7 @@ def save_point(
             user,
             point,
             values,
-            error_fields(exc, {"place": "district"}),
+            error_fields(exc, {}),
             status_code=422,
             error=exc.message,
         )

@@ -16,7 +16,6 @@ from starlette.datastructures import FormData
 from collection.api.deps import AppSettings, DbSession
 from collection.audit import service as audit
 from collection.catalogue import service as catalogue
-from collection.catalogue.places import places
 from collection.catalogue.reading import LANGUAGES
 from collection.catalogue.schemas import CollectionIn, ItemIn, ItemUpdate
 from collection.errors import CollectionError, InvalidInput, NotFound
@@ -80,6 +79,8 @@ def item_data(form: FormData) -> dict[str, Any]:
             data[name] = [str(v) for v in form.getlist("language")]
         elif name in LIST_FIELDS:
             data[name] = _lines(str(form.get(name, "")))
+        elif name == "place":
+            data[name] = [str(form.get(name, ""))]
         elif name == "collection_id":
             value = str(form.get(name, "")).strip()
             data[name] = int(value) if value.isdigit() else None
@@ -94,13 +95,13 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
     for name in LIST_FIELDS:
         values[name] = "\n".join(values.get(name) or [])
     values["collection_id"] = str(values.get("collection_id") or "")
+    values["place"] = "; ".join(values.get("place") or [])
     return values
 
 
 def _choices(session: Any, *, new: bool = False) -> dict[str, Any]:
     statuses = [s for s in ItemStatus if not (new and s == ItemStatus.WITHDRAWN)]
     return {
-        "place_choices": [("", "— không —")] + [(p, p) for p in places()],
         "collection_choices": [("", "— không —")]
         + [(str(c.id), c.title) for c in catalogue.list_collections(session=session)],
         "statuses_for_form": [(s.value, s.label) for s in statuses],
@@ -228,7 +229,9 @@ def _show_item(
         )
     )
     context = {
-        "values": values if values is not None else form_values(catalogue.item_fields(item)),
+        "values": values
+        if values is not None
+        else form_values(catalogue.item_fields(session, item)),
         "version": version if version is not None else item.version,
         "errors": errors or {},
         "item": item,
