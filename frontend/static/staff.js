@@ -322,6 +322,13 @@
     try { return document.execCommand("copy"); } catch (e) { return false; }
   }
 
+  function el(tag, attrs, text) {  // as in the block above: each block stands alone
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
     var field = document.getElementById(button.getAttribute("data-copy"));
     if (!field) return;

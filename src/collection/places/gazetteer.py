@@ -318,8 +318,10 @@ class Gazetteer:
         if not parts:
             return []
         kind, name = strip_kind(parts[0])
-        within = [strip_kind(p)[1] for p in parts[1:]]
-        found = self._by_name(name, kind)
+        within = [strip_kind(p) for p in parts[1:]]
+        # Someone who writes diacritics anywhere ("xã Nga Thanh, huyện Nga Sơn") means the name
+        # as written: Nga Thanh, not Nga Thành.
+        found = self._by_name(name, kind, accented=has_diacritics(typed))
         out = []
         for pid in found:
             place = self.places[pid]
@@ -329,23 +331,25 @@ class Gazetteer:
                 continue
             if era in ("moi", "tu 2025") and (place.is_old or self._under_old(pid)):
                 continue
-            if within and not all(self._lies_in(pid, w) for w in within):
+            if within and not all(self._lies_in(pid, k, w) for k, w in within):
                 continue
             out.append(pid)
         return sorted(out, key=self.sort_order)
 
-    def _by_name(self, name: str, kind: str | None) -> list[int]:
+    def _by_name(self, name: str, kind: str | None, *, accented: bool) -> list[int]:
         exact, loose = _exact(name), _loose(name)
         names = [n for n in self._names if kind is None or n[3] == kind]
-        if has_diacritics(name):
+        if accented:
             found = {pid for pid, e, _, _ in names if e == exact}
             if found:
                 return sorted(found)
         return sorted({pid for pid, _, ln, _ in names if ln == loose})
 
-    def _lies_in(self, place_id: int, name: str) -> bool:
+    def _lies_in(self, place_id: int, kind: str | None, name: str) -> bool:
         loose = _loose(name)
         for unit in self.ancestors(place_id):
+            if kind is not None and unit.kind != kind:
+                continue
             names = [unit.name, *unit.aliases]
             if any(_loose(strip_kind(n)[1]) == loose for n in names):
                 return True

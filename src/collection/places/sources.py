@@ -124,7 +124,7 @@ def _read_packages() -> SeedData:
             source=f"{vp}; tọa độ: {vau}",
             lat=next(iter(current.values()))["provinceLat"],
             lon=next(iter(current.values()))["provinceLon"],
-            aliases=("Toàn tỉnh Thanh Hóa", "Thanh Hoá", "xứ Thanh"),
+            aliases=("Toàn tỉnh Thanh Hóa", "xứ Thanh"),
         )
     ]
     assert first["provinceShort"] == "Thanh Hóa"
