@@ -415,3 +415,46 @@ def test_in_a_browser_the_cataloguer_picks_places_as_they_type(
     expect(page.locator("#f-place")).to_have_value(
         "xã Thiệu Trung, huyện Thiệu Hóa (cũ); phường Hạc Thành (mới)"
     )
+
+
+def test_staff_pages_for_the_gazetteer(client: TestClient, settings: Settings) -> None:
+    from tests.test_staff_pages import browser_login
+
+    make_user(settings, "bien.muc.3@thuvien.vn", Role.CATALOGUER)
+    token = browser_login(client, "bien.muc.3@thuvien.vn")
+    listing = client.get("/staff/dia-danh", params={"q": "thieu trung"}).text
+    assert f'href="/staff/dia-danh/{THIEU_TRUNG_OLD}"' in listing
+    assert "xã Thiệu Trung — huyện Thiệu Hóa (cũ) → xã Thiệu Trung (mới)" in listing
+    detail = client.get(f"/staff/dia-danh/{THIEU_TRUNG_OLD}").text
+    assert "Đơn vị mới tương ứng và lịch sử" in detail and "vietnamadminunits 1.0.4" in detail
+
+    added = client.post(
+        f"/staff/dia-danh/{THIEU_TRUNG_OLD}/them",
+        data={
+            "new_name": "Bồng Trung",
+            "new_kind": "làng",
+            "new_aliases": "Kẻ Bồng",
+            "csrf_token": token,
+        },
+    )
+    assert added.status_code == 200 and "Đã tạo." in added.text
+    assert "làng Bồng Trung, xã Thiệu Trung, huyện Thiệu Hóa (cũ)" in added.text.replace(
+        "Làng", "làng"
+    )
+
+    no_reason = client.post(
+        f"/staff/dia-danh/{THIEU_TRUNG_OLD}/lien-ket",
+        data={"new": "xã Thiệu Hóa (mới)", "note": "", "csrf_token": token},
+    )
+    assert no_reason.status_code == 422 and "Hãy ghi căn cứ" in no_reason.text
+    assert 'value="xã Thiệu Hóa (mới)"' in no_reason.text  # what was typed stays
+    moved = client.post(
+        f"/staff/dia-danh/{THIEU_TRUNG_OLD}/lien-ket",
+        data={"new": "xã Thiệu Hóa (mới)", "note": "Nghị quyết điều chỉnh", "csrf_token": token},
+    )
+    assert moved.status_code == 200 and "liên kết cũ được giữ trong lịch sử" in moved.text
+    assert "Bỏ từ" in moved.text and "Nghị quyết điều chỉnh" in moved.text
+    forged = client.post(f"/staff/dia-danh/{THIEU_TRUNG_OLD}", data={"aliases": "x", "note": ""})
+    assert forged.status_code == 403  # no form token: refused
+    log = client.get("/staff/nhat-ky").text
+    assert "Sửa đơn vị mới tương ứng" in log and "Thêm địa danh" in log

@@ -35,6 +35,7 @@ from collection.web.staff import router as staff_router
 from collection.web.staff_admin import router as staff_admin_router
 from collection.web.staff_ingest import router as staff_ingest_router
 from collection.web.staff_items import router as staff_items_router
+from collection.web.staff_places import router as staff_places_router
 from collection.web.templating import FRONTEND_DIR, templates
 
 DESCRIPTION = """
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_items_router)
     app.include_router(staff_admin_router)
     app.include_router(staff_ingest_router)
+    app.include_router(staff_places_router)
     app.include_router(public_router)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 

@@ -30,6 +30,10 @@ ACTION_LABELS: dict[str, str] = {
     "user.update": "Sửa tài khoản",
     "user.password": "Đặt lại mật khẩu",
     "import.run": "Nhập hàng loạt",
+    "place.create": "Thêm địa danh",
+    "place.update": "Sửa địa danh",
+    "place.delete": "Xóa địa danh",
+    "place.links": "Sửa đơn vị mới tương ứng",
 }
 
 

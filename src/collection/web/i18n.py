@@ -27,6 +27,29 @@ EN = {
     "Thư viện tỉnh Thanh Hóa · Bộ sưu tập số địa phương": (
         "Thanh Hóa Provincial Library · Digital local collection"
     ),
+    # places: browse, item page, map
+    "Duyệt theo địa danh": "Browse by place",
+    "Bản đồ": "Map",
+    "Từ 01/07/2025 tỉnh không còn cấp huyện; các xã, phường được sắp xếp lại thành 166 đơn vị. Tài liệu được tìm theo cả tên cũ và tên mới: một huyện cũ gồm tài liệu của các xã trong huyện, một xã mới gồm tài liệu ghi theo các xã cũ đã nhập vào nó.": (
+        "Since 1 July 2025 the province has no districts; its communes and wards were merged "
+        "into 166. Material is found by old and new names alike: a former district includes "
+        "what was placed in its communes, a new commune what was placed in the old ones merged "
+        "into it."
+    ),
+    "Xã, phường từ 01/07/2025": "Communes and wards since 1 July 2025",
+    "Huyện, thị xã, thành phố trước 07/2025": "Districts, towns and cities before July 2025",
+    "nay là": "now",
+    "trước 07/2025 là": "before July 2025:",
+    "Bản đồ tài liệu và điểm truy cập": "Map of the material and the access points",
+    "Vòng tròn: nơi tài liệu nói đến (càng lớn càng nhiều tài liệu; bấm để xem). Hình vuông: điểm truy cập (thư viện, bưu điện văn hóa xã). Vị trí là tâm xã, phường theo tọa độ của gói vietnamadminunits, không phải ranh giới.": (
+        "Circles: the places the material is about (larger, more items; click to see them). "
+        "Squares: access points (libraries, commune post-office culture points). Positions "
+        "are the centres of communes from the vietnamadminunits package, not boundaries."
+    ),
+    "{items} địa danh có tài liệu, {points} điểm truy cập có vị trí.": (
+        "{items} places with material, {points} access points with a position."
+    ),
+    "Điểm chưa có xã, phường: {names}.": "Points without a commune yet: {names}.",
     # home
     "Sách, báo, tạp chí, ảnh và tư liệu về vùng đất xứ Thanh, phục vụ bạn đọc tại thư viện và các "
     "điểm bưu điện văn hóa xã trong toàn tỉnh.": (

@@ -52,6 +52,7 @@ FLASH = {
     "bo-sua-trang": "Đã bỏ bản sửa; trang dùng lại văn bản OCR.",
     "ma-moi": "Đã cấp mã nhúng mới. Mã cũ không còn dùng được: hãy gửi đoạn mã mới cho điểm.",
     "mat-khau": "Đã đặt mật khẩu mới.",
+    "lien-ket": "Đã lưu đơn vị mới tương ứng; liên kết cũ được giữ trong lịch sử.",
 }
 NOT_SAVED = "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ."
 FIELD_MESSAGES = {
@@ -88,6 +89,7 @@ def staff_links(user: User) -> list[tuple[str, str, bool]]:
         ("/staff/tai-lieu", "Tài liệu", True),
         ("/staff/bo-suu-tap", "Bộ sưu tập", True),
         ("/staff/nhap-lo", "Nhập hàng loạt", allows(role, Permission.CATALOGUE)),
+        ("/staff/dia-danh", "Địa danh", True),
         ("/staff/cong-viec", "Công việc xử lý", True),
         ("/staff/diem-truy-cap", "Điểm truy cập", allows(role, Permission.MANAGE_POINTS)),
         ("/staff/tai-khoan", "Tài khoản", allows(role, Permission.MANAGE_USERS)),
@@ -214,6 +216,7 @@ TARGET_LINKS = {
     "point": ("/staff/diem-truy-cap/{}", Permission.MANAGE_POINTS),
     "user": ("/staff/tai-khoan/{}", Permission.MANAGE_USERS),
     "job": ("/staff/cong-viec?job={}", Permission.VIEW_STAFF),
+    "place": ("/staff/dia-danh/so/{}", Permission.VIEW_STAFF),
 }
 
 
