@@ -39,6 +39,11 @@ EN = {
     "Xã, phường từ 01/07/2025": "Communes and wards since 1 July 2025",
     "Huyện, thị xã, thành phố trước 07/2025": "Districts, towns and cities before July 2025",
     "nay là": "now",
+    "{n} trong {total} xã, phường có tài liệu.": "{n} of {total} communes and wards have material.",
+    "{n} trong {total} huyện, thị xã, thành phố có tài liệu; mở từng nơi để xem các xã, phường bên trong.": (
+        "{n} of {total} districts, towns and cities have material; open one to see its "
+        "communes and wards."
+    ),
     "trước 07/2025 là": "before July 2025:",
     "Bản đồ tài liệu và điểm truy cập": "Map of the material and the access points",
     "Vòng tròn: nơi tài liệu nói đến (càng lớn càng nhiều tài liệu; bấm để xem). Hình vuông: điểm truy cập (thư viện, bưu điện văn hóa xã). Vị trí là tâm xã, phường theo tọa độ của gói vietnamadminunits, không phải ranh giới.": (

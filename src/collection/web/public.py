@@ -570,6 +570,8 @@ def _browse_places(
         out = []
         for pid in sorted(ids, key=gaz.sort_order):
             place = gaz.places[pid]
+            if not counts.get(place.key):
+                continue  # a place with nothing yet: listed in the staff gazetteer, not here
             out.append(
                 {
                     "name": place.named,
@@ -596,6 +598,8 @@ def _browse_places(
                 for row in rows(districts)
             ],
             "communes": rows(communes),
+            "district_total": len(districts),
+            "commune_total": len(communes),
             "province_count": counts.get(province.key, 0),
         },
     )
