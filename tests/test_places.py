@@ -155,7 +155,8 @@ def test_browse_by_place_the_item_page_and_the_map(
     html = client.get("/duyet/dia-danh").text
     assert "Xã, phường từ 01/07/2025" in html and "Huyện, thị xã, thành phố trước 07/2025" in html
     row = re.search(
-        r'<a[^>]*href="/tim-kiem\?place=cu-398"[^>]*>huyện Thiệu Hóa</a> <span class="n">(\d+)', html
+        r'<a[^>]*href="/tim-kiem\?place=cu-398"[^>]*>huyện Thiệu Hóa</a> <span class="n">(\d+)',
+        html,
     )
     assert row is not None and row[1] == "1"
     new_row = re.search(

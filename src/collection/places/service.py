@@ -21,6 +21,8 @@ from collection.search.sync import schedule_sync
 from collection.search.vietnamese import fold
 
 MAX_PLACES_PER_ITEM = 20
+# Who added a place or link is in the audit log; the public gazetteer says only that staff did.
+STAFF_SOURCE = "cán bộ thư viện"
 _cache: dict[tuple[str, tuple[object, ...]], Gazetteer] = {}
 
 
@@ -65,8 +67,8 @@ def gazetteer(session: Session) -> Gazetteer:
         select(PlaceLink.old_id, PlaceLink.new_id).where(PlaceLink.retired_at.is_(None))
     )
     built = Gazetteer.build(views, [(old, new) for old, new in links])
-    for stale in [k for k in _cache if k[0] == url]:
-        del _cache[stale]
+    for stale in [k for k in list(_cache) if k[0] == url]:
+        _cache.pop(stale, None)  # another request thread may have dropped it already
     _cache[key] = built
     return built
 
@@ -223,7 +225,7 @@ def add_place(*, session: Session, actor: User, data: PlaceIn) -> Place:
         lon=data.lon if data.lon is not None else parent.lon,
         aliases=data.aliases,
         note=data.note,
-        source=f"cán bộ {actor.email}",
+        source=STAFF_SOURCE,
         created_by_id=actor.id,
     )
     session.add(place)
@@ -403,7 +405,7 @@ def set_successors(*, session: Session, actor: User, key: str, data: LinksIn) ->
                     new_id=pid,
                     whole=len(new_ids) == 1,
                     is_default=n == 0,
-                    source=f"cán bộ {actor.email}",
+                    source=STAFF_SOURCE,
                     note=data.note,
                     created_by_id=actor.id,
                 )
