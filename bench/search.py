@@ -22,6 +22,13 @@
 3. The same under BENCH_SEARCH_CLIENTS concurrent clients (default 50) on loopback, each sending
    BENCH_SEARCH_CONCURRENT_REQUESTS searches (default 10) per side.
 
+4. Places (the gazetteer): the same queries filtered by an old district (huyện Thiệu Hóa) and by
+   a new commune against unfiltered, in the same rounds (aim ≤ 1.3×); and the place lookup as
+   one types (`/api/v1/places?q=`, every prefix of every unit's name, with and without
+   diacritics) through the app, beside its cheapest answer (a static file) and the lookup
+   in-process (aim p95 ≤ 20 ms). Items are placed as cataloguers place them: at a district, an
+   old commune of it or a new commune made from those.
+
 The clients run on the same machine as the app and Meilisearch (loopback, shared cores): every
 side pays for that alike.
 """

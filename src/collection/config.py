@@ -8,7 +8,9 @@ and kept there, never in code.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -255,7 +257,8 @@ def _read_or_create_json(path: Path, make: Callable[[], dict[str, str]]) -> dict
     data = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    tmp = path.with_suffix(".tmp")
+    # Two requests of a fresh instance may both create it: each writes its own temporary file.
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.chmod(0o600)
     tmp.replace(path)

@@ -116,10 +116,13 @@ def read_point(
         data["level"] = PointLevel(values["level"])
     except ValueError:
         errors["level"] = "Chọn cấp trong danh sách."
-    data["commune"], data["district"] = (
-        values["commune"],
-        values["district"],
-    )  # the service reads them
+    data["commune"], data["district"] = values["commune"], values["district"]
+    try:  # checked here too, so that a wrong place is marked with the other mistakes
+        points.place_point(
+            session, AccessPoint(), commune=values["commune"], district=values["district"]
+        )
+    except InvalidInput as exc:
+        errors[exc.field or "district"] = exc.message
 
     origins = _entries(values["allowed_origins"])
     if len(origins) > MAX_ORIGINS:
