@@ -23,7 +23,7 @@ class PlaceMatch(PlaceRef):
     level: PlaceLevel
 
 
-def place_out(gaz: Gazetteer, place_id: int, *, items: int | None = None) -> PlaceOut:
+def place_out(gaz: Gazetteer, place_id: int) -> PlaceOut:
     place = gaz.places[place_id]
     parent = gaz.places.get(place.parent_id) if place.parent_id is not None else None
 
@@ -49,7 +49,6 @@ def place_out(gaz: Gazetteer, place_id: int, *, items: int | None = None) -> Pla
         lon=place.lon,
         became=refs(gaz.successors.get(place_id, [])),
         came_from=refs(gaz.predecessors.get(place_id, [])),
-        items=items,
     )
 
 
@@ -107,7 +106,7 @@ def delete_place(key: str, session: DbSession, user: Cataloguer) -> Response:
     response_model=list[LinkOut],
     summary="The old → new links of a place, retired ones too (its history)",
 )
-def links(key: str, session: DbSession) -> list[service.LinkView]:
+def links(key: str, session: DbSession) -> list[LinkOut]:
     return service.links_of(session, key)
 
 
@@ -116,7 +115,5 @@ def links(key: str, session: DbSession) -> list[service.LinkView]:
     response_model=list[LinkOut],
     summary="Say which new units an old unit became (a later decision); the history is kept",
 )
-def set_links(
-    key: str, body: LinksIn, session: DbSession, user: Cataloguer
-) -> list[service.LinkView]:
+def set_links(key: str, body: LinksIn, session: DbSession, user: Cataloguer) -> list[LinkOut]:
     return service.set_successors(session=session, actor=user, key=key, data=body)

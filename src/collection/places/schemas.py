@@ -85,8 +85,6 @@ class PlaceOut(PlaceRef):
     lon: float | None
     became: list[PlaceRef]
     came_from: list[PlaceRef]
-    items: int | None = None
-    points: int | None = None
 
 
 class LinkOut(BaseModel):

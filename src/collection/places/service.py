@@ -16,7 +16,7 @@ from collection.db import utcnow
 from collection.errors import Conflict, InvalidInput, NotFound
 from collection.models import AccessPoint, Item, ItemPlace, Place, PlaceLevel, PlaceLink, User
 from collection.places.gazetteer import Gazetteer, PlaceView, era_flags
-from collection.places.schemas import LinksIn, PlaceIn
+from collection.places.schemas import LinkOut, LinksIn, PlaceIn
 from collection.search.sync import schedule_sync
 from collection.search.vietnamese import fold
 
@@ -77,6 +77,9 @@ def filter_keys(session: Session, values: Iterable[str]) -> tuple[str, ...]:
     """The place keys a search filter means: a key as it is; a name every place so named (a
     reader filtering by "Đông Sơn" means all of them). InvalidInput, with the nearest names,
     when a value names no place."""
+    values = list(values)
+    if not values:
+        return ()  # most searches: no need to read the gazetteer
     gaz = gazetteer(session)
     keys: list[str] = []
     for value in values:
@@ -316,23 +319,7 @@ def delete_place(*, session: Session, actor: User, key: str) -> None:
     session.flush()
 
 
-@dataclass(frozen=True)
-class LinkView:
-    id: int
-    old: str
-    new: str
-    old_key: str
-    new_key: str
-    whole: bool
-    is_default: bool
-    source: str
-    note: str
-    created_at: str
-    retired_at: str | None
-    retired_reason: str
-
-
-def links_of(session: Session, key: str) -> list[LinkView]:
+def links_of(session: Session, key: str) -> list[LinkOut]:
     """Every link of a place, the retired ones too (its history), newest first."""
     place = get_place(session, key)
     gaz = gazetteer(session)
@@ -342,7 +329,7 @@ def links_of(session: Session, key: str) -> list[LinkView]:
         .order_by(PlaceLink.retired_at.is_not(None), PlaceLink.id.desc())
     )
     return [
-        LinkView(
+        LinkOut(
             id=link.id,
             old=gaz.label(link.old_id),
             new=gaz.label(link.new_id),
@@ -360,7 +347,7 @@ def links_of(session: Session, key: str) -> list[LinkView]:
     ]
 
 
-def set_successors(*, session: Session, actor: User, key: str, data: LinksIn) -> list[LinkView]:
+def set_successors(*, session: Session, actor: User, key: str, data: LinksIn) -> list[LinkOut]:
     """Say which new units an old unit became (a later decision changed it): links no longer
     given are retired with the reason, new ones added; the history stays."""
     old = get_place(session, key)
@@ -426,7 +413,3 @@ def set_successors(*, session: Session, actor: User, key: str, data: LinksIn) ->
     for item_id in affected_items(session, touched):
         schedule_sync(session, item_id)
     return links_of(session, key)
-
-
-def place_choice(gaz: Gazetteer, place_id: int | None) -> PlaceView | None:
-    return gaz.places.get(place_id) if place_id is not None else None

@@ -93,6 +93,25 @@ def _place_page(
     )
 
 
+def _refused(
+    request: Request,
+    session: Session,
+    user: User,
+    key: str,
+    typed: dict[str, str],
+    exc: ValidationError | CollectionError,
+    *,
+    field_prefix: str = "",
+) -> Response:
+    """The place page again after a refused form: what was typed, the fields marked."""
+    session.rollback()
+    errors, status, message = refusal(exc)
+    errors = {k if k.startswith(field_prefix) else field_prefix + k: v for k, v in errors.items()}
+    return _place_page(
+        request, session, user, key, values=typed, errors=errors, status_code=status, error=message
+    )
+
+
 @router.get("/staff/dia-danh/{key}", response_class=HTMLResponse)
 def place_page(key: str, request: Request, session: DbSession, user: StaffUser) -> Response:
     return _place_page(request, session, user, key)
@@ -117,18 +136,7 @@ def save_names(
         )
         places.update_place(session=session, actor=user, key=key, data=data)
     except (ValidationError, CollectionError) as exc:
-        session.rollback()
-        errors, status, message = refusal(exc)
-        return _place_page(
-            request,
-            session,
-            user,
-            key,
-            values=typed,
-            errors=errors,
-            status_code=status,
-            error=message,
-        )
+        return _refused(request, session, user, key, typed, exc)
     return done(f"/staff/dia-danh/{key}", "da-luu")
 
 
@@ -147,19 +155,7 @@ def add_inside(
         )
         added = places.add_place(session=session, actor=user, data=data)
     except (ValidationError, CollectionError) as exc:
-        session.rollback()
-        errors, status, message = refusal(exc)
-        errors = {f"new_{k}" if not k.startswith("new_") else k: v for k, v in errors.items()}
-        return _place_page(
-            request,
-            session,
-            user,
-            key,
-            values=typed,
-            errors=errors,
-            status_code=status,
-            error=message,
-        )
+        return _refused(request, session, user, key, typed, exc, field_prefix="new_")
     return done(f"/staff/dia-danh/{added.key}", "da-tao")
 
 
@@ -173,16 +169,5 @@ def save_links(
         data = LinksIn(new=places.place_values([typed["new"]]), note=typed["note"])
         places.set_successors(session=session, actor=user, key=key, data=data)
     except (ValidationError, CollectionError) as exc:
-        session.rollback()
-        errors, status, message = refusal(exc)
-        return _place_page(
-            request,
-            session,
-            user,
-            key,
-            values=typed,
-            errors=errors,
-            status_code=status,
-            error=message,
-        )
+        return _refused(request, session, user, key, typed, exc)
     return done(f"/staff/dia-danh/{key}", "lien-ket")
