@@ -196,14 +196,16 @@ def test_usage_events_are_counted_for_the_point(
     at_point.get(f"/tai-lieu/{site['river']}/trang/2")
     client.get("/tim-kiem", params={"q": "sông Mã"}, headers={"User-Agent": "Googlebot/2.1"})
     events = _events(at_point, settings)
-    assert [e.kind for e in events] == [
-        UsageKind.SEARCH, UsageKind.ITEM_VIEW, UsageKind.PAGE_VIEW, UsageKind.PAGE_VIEW,
-    ]  # fmt: skip
+    assert [e.kind for e in events] == [UsageKind.SEARCH, UsageKind.ITEM_VIEW, UsageKind.PAGE_VIEW]
     assert {e.access_point_id for e in events} != {None} and len(
         {e.access_point_id for e in events}
     ) == 1
-    assert len({e.visit_id for e in events}) == 1 and len({e.visitor_id for e in events}) == 1
-    assert events[0].query == "sông Mã" and events[2].page_number == 1
+    # The reader cookie given with the first answer comes back with the next requests.
+    assert len({e.reader for e in events}) == 1 and events[0].reader is not None
+    assert [e.reader_new for e in events] == [True, False, False]
+    assert events[0].query == "sông Mã" and events[0].hits == 1
+    assert events[1].page_number == 1 and events[2].page_number == 2
+    assert "kho_doc" in at_point.cookies and at_point.cookies["kho_doc"] not in str(events)
     assert POINT_IP not in events[0].visitor_id and "113" not in events[0].visitor_id
 
 

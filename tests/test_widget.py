@@ -262,7 +262,8 @@ def test_a_widget_search_is_counted_for_the_point_without_the_address(
     assert event.access_point_id == point_id
     assert event.query == "Thọ Xuân"
     assert len(event.visitor_id) >= 16
-    assert event.visit_id
+    assert event.reader is None  # no reader cookie on other sites: counted as an estimate
+    assert event.hits is not None and event.hits >= 1
     client_ip = "testclient"  # what TestClient gives as the client address
     stored = [str(getattr(event, c.key)) for c in UsageEvent.__table__.columns]
     assert not any(client_ip in value for value in stored)
@@ -510,7 +511,7 @@ def test_widget_on_another_sites_page(
         (point_id, "sắc phong"),
         (point_id, "Thọ Xuân"),
     ]
-    assert len({e.visit_id for e in events}) == 1
+    assert len({e.visitor_id for e in events}) == 1  # one reader (fallback id): one visit
     assert errors.messages == []
 
 

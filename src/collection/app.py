@@ -27,6 +27,7 @@ from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
 from collection.search.routes import router as search_router
+from collection.stats.readers import ReaderCookieMiddleware
 from collection.stats.usage import UsageRecorder
 from collection.web.public import router as public_router
 from collection.web.routes import login_redirect
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_ingest_router)
     app.include_router(staff_places_router)
     app.include_router(public_router)
+    app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["system"], summary="Health of DB, S3, Meilisearch and the queue")

@@ -38,6 +38,8 @@ places_app = typer.Typer(
     help="The gazetteer of places (before and after 2025).", no_args_is_help=True
 )
 app.add_typer(places_app, name="places")
+stats_app = typer.Typer(help="Usage figures and the yearly report.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
 
 
 def say(message: str) -> None:
@@ -453,6 +455,41 @@ def places_find(text: str) -> None:
         typer.echo(f"{match.place.key}\t{match.hierarchy}")
     if not matches:
         fail(f"không có địa danh «{text}»")
+
+
+@stats_app.command("rebuild")
+def stats_rebuild(
+    start: Annotated[str, typer.Option("--from", help="First local day, YYYY-MM-DD.")] = "",
+    end: Annotated[
+        str, typer.Option("--to", help="Last local day, YYYY-MM-DD (default today).")
+    ] = "",
+) -> None:
+    """Recompute the usage rollups of a date range from the raw events (idempotent)."""
+    from datetime import date
+
+    from collection import migrate
+    from collection.db import session_scope, utcnow
+    from collection.stats import rollup
+    from collection.stats.periods import local_day
+
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    try:
+        last = date.fromisoformat(end) if end else local_day(utcnow())
+        with session_scope(settings.sqlalchemy_url) as session:
+            first = date.fromisoformat(start) if start else rollup.first_event_day(session)
+            if first is None:
+                say("Chưa có sự kiện sử dụng nào / no usage events yet.")
+                return
+            if first > last:
+                fail(f"--from {first} sau --to {last} / --from is after --to")
+            done = rollup.rebuild(session, first, last)
+    except ValueError as exc:
+        fail(f"ngày không hợp lệ (YYYY-MM-DD) / invalid date: {exc}")
+    say(
+        f"Đã dựng lại / rebuilt {done.start}..{done.end}: {done.events} sự kiện / events "
+        f"({done.seconds:.1f} s, {done.rate:,.0f}/s)."
+    )
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -149,6 +149,53 @@ class Settings(BaseSettings):
         "admin@localhost", description="E-mail of the first admin, created by `up` on an empty DB."
     )
 
+    # --- usage counting and the yearly report ------------------------------------------------
+    public_pc_idle_minutes: int = Field(
+        10,
+        ge=1,
+        le=240,
+        description="On a point's shared public PCs, minutes without a click or key before the "
+        "page ends the session and goes back to the home page.",
+    )
+    rollup_minutes: int = Field(
+        5, ge=1, le=60, description="How often the worker rolls new usage events up."
+    )
+    active_min_visits: int = Field(
+        1,
+        ge=0,
+        description="Active point: visits a month must reach (point's own figures or counted here) "
+        "for the month to count.",
+    )
+    active_min_months: int = Field(
+        9, ge=1, le=12, description="Active point: months of 12 that must reach active_min_visits."
+    )
+    silent_drop_percent: int = Field(
+        80,
+        ge=10,
+        le=100,
+        description="A point has gone silent in a month whose visits fall this many percent below "
+        "the median of its six months before.",
+    )
+    max_visits_per_computer_day: int = Field(
+        24,
+        ge=1,
+        le=200,
+        description="Most visits one public computer can serve in a day: a point's figures above "
+        "days open × computers × this are refused.",
+    )
+    department_tvcc: str = Field(
+        "Sở Văn hóa, Thể thao và Du lịch",
+        description="Receives the report on public libraries (TVCC).",
+    )
+    department_bdvhx: str = Field(
+        "Sở Khoa học và Công nghệ",
+        description="Receives the report on post-office culture points (BĐVHX); Information and "
+        "Communications was folded into it in 2025.",
+    )
+    report_small_counts: int = Field(
+        5, ge=1, le=100, description="Counts below this are suppressed in anything public."
+    )
+
     # --- secrets -----------------------------------------------------------------------------
     secret_key: str | None = Field(
         None, description="Key for hashing visitor ids; generated under var/ when empty."

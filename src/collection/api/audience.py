@@ -14,7 +14,9 @@ from collection.api.deps import AppSettings, Viewer
 from collection.models import User
 from collection.points.service import Point, PointDirectory
 from collection.search.query import Scope
-from collection.stats.usage import UsageRecorder, Visitor, visitor
+from collection.stats import robots
+from collection.stats.readers import reader_of
+from collection.stats.usage import UsageRecorder, Visitor, fallback_id
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Audience:
     @property
     def at_point(self) -> bool:
         return self.point is not None
+
+    @property
+    def public_pc(self) -> bool:
+        """A shared PC at a point: the page offers "Kết thúc phiên" and resets when idle."""
+        return self.point is not None and self.point.public_pcs and not self.staff
 
     @property
     def scope(self) -> Scope:
@@ -58,13 +65,21 @@ def audience_for(
 ) -> Audience:
     at = points(request).for_ip(client_ip(request))
     counted_for = point or at  # a widget's key names its point; else the requester's range
-    who = visitor(
-        settings.app_secret(),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
+    user_agent = request.headers.get("user-agent", "")
+    reader, given_now = reader_of(request)
+    who = Visitor(
+        visitor_id=fallback_id(settings.app_secret(), ip=client_ip(request), user_agent=user_agent),
         point_id=counted_for.id if counted_for else None,
+        # Staff at work, scripts with a token and robots are not readers (COUNTER 5.1, 7.8).
+        counted=user is None
+        and "authorization" not in request.headers
+        and not robots.is_robot(user_agent),
+        reader=usage(request).keys.reader_hash(reader) if reader else None,
+        reader_new=given_now,
     )
-    return Audience(point=at, visitor=who, user=user)
+    audience = Audience(point=at, visitor=who, user=user)
+    request.state.public_pc = audience.public_pc  # base.html shows the end-session button
+    return audience
 
 
 def get_audience(request: Request, settings: AppSettings, user: Viewer) -> Audience:

@@ -118,7 +118,7 @@ def _search(
         base_url=settings.base_url,
     )
     if q and page == 1:  # turning pages is the same search
-        usage(request).record(UsageKind.WIDGET_SEARCH, audience.visitor, query=q)
+        usage(request).record(UsageKind.WIDGET_SEARCH, audience.visitor, query=q, hits=result.total)
     return result
 
 

@@ -22,7 +22,19 @@ from collection.models.places import (
     PlaceLink,
 )
 from collection.models.points import AccessPoint, PointKind, PointLevel
-from collection.models.stats import UsageEvent, UsageKind
+from collection.models.reports import PointFigures, ReportVersion
+from collection.models.stats import (
+    ReportKey,
+    RobotList,
+    RollupState,
+    UsageDaily,
+    UsageEvent,
+    UsageItemDay,
+    UsageKind,
+    UsageQueryDay,
+    UsageReaderDay,
+    UsageUsers,
+)
 
 __all__ = [
     "REFORM_DATE",
@@ -45,12 +57,22 @@ __all__ = [
     "Place",
     "PlaceLevel",
     "PlaceLink",
+    "PointFigures",
     "PointKind",
     "PointLevel",
+    "ReportKey",
+    "ReportVersion",
+    "RobotList",
     "Role",
+    "RollupState",
     "StoredFile",
     "TextSource",
+    "UsageDaily",
     "UsageEvent",
+    "UsageItemDay",
     "UsageKind",
+    "UsageQueryDay",
+    "UsageReaderDay",
+    "UsageUsers",
     "User",
 ]

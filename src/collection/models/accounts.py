@@ -16,6 +16,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     CATALOGUER = "cataloguer"
     REPORTER = "reporter"
+    POINT_OPERATOR = "point_operator"  # enters one access point's monthly figures
 
     @property
     def label(self) -> str:
@@ -23,6 +24,7 @@ class Role(enum.StrEnum):
             Role.ADMIN: "Quản trị viên",
             Role.CATALOGUER: "Biên mục viên",
             Role.REPORTER: "Xem báo cáo",
+            Role.POINT_OPERATOR: "Cán bộ điểm truy cập",
         }[self]
 
 
@@ -37,6 +39,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A point operator's point: the only one whose figures they may enter.
+    # use_alter: points refer to places, places to users (who added them).
+    point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_points.id", ondelete="SET NULL", use_alter=True)
+    )
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -73,5 +73,8 @@ class AccessPoint(Base):
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     ip_ranges: Mapped[list[str]] = mapped_column(JSON, default=list)  # CIDR, e.g. "113.160.0.0/24"
     active: Mapped[bool] = mapped_column(default=True)
+    # The point's IP ranges are shared public PCs: pages there show "Kết thúc phiên" and reset
+    # after a while idle, so each citizen is their own visit.
+    public_pcs: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -36,6 +36,7 @@ class Point:
     widget_key: str
     allowed_origins: tuple[str, ...]
     networks: tuple[Network, ...]
+    public_pcs: bool = True  # shared public PCs: "Kết thúc phiên" and the idle reset
 
 
 class PointDirectory:
@@ -97,6 +98,7 @@ def _point(row: AccessPoint) -> Point:
         widget_key=row.widget_key,
         allowed_origins=tuple(row.allowed_origins or ()),
         networks=tuple(networks),
+        public_pcs=row.public_pcs,
     )
 
 

@@ -161,7 +161,9 @@ def search(
 ) -> Response:
     result = params.run(settings, audience.scope, session)
     if params.q.strip():
-        usage(request).record(UsageKind.SEARCH, audience.visitor, query=result.query)
+        usage(request).record(
+            UsageKind.SEARCH, audience.visitor, query=result.query, hits=result.total
+        )
     return _json(_SEARCH, result)
 
 

@@ -1,11 +1,10 @@
 """Usage events: search, item view, page view, download and widget search, each with the access
-point it came from, an anonymous visitor id and a visit id.
+point it came from and who read, as a pseudonym (see readers.py and keys.py).
 
-- The visitor id is a keyed hash of the day, the IP address and the browser: the raw address is
-  never stored, and the same person gets a new id the next day.
-- A visit ends after 30 minutes without an event; its id is kept per process and, for a visitor
-  this process has not seen, taken from the last stored event (another worker may have served them).
-- Known bots and tools are not counted.
+- Not recorded at all: robots and machines (the COUNTER-Robots list, robots.py), staff signed in,
+  calls with an API token, and requests that failed (events are recorded after the work is done).
+- Visits, the double-click rule and distinct users are not decided here but by the rollup, from the
+  stored events (rollup.py), so every figure can be rebuilt from them.
 - Events are buffered and written every ``flush_seconds`` by a background thread: a search must
   not wait for a database commit. At most that many seconds of events are lost if the process
   is killed; a normal stop writes them."""
@@ -15,49 +14,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
-import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collection.db import utcnow
-from collection.models import UsageEvent, UsageKind
+from collection.models import RobotList, UsageEvent, UsageKind
+from collection.stats import robots
+from collection.stats.keys import YearKeys
 
 log = logging.getLogger(__name__)
-
-VISIT_IDLE = timedelta(minutes=30)
-_BOTS = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|archiver|facebookexternalhit|headless|phantomjs|"
-    r"python-|curl/|wget/|go-http-client|java/|libwww|scrapy|httpclient|okhttp",
-    re.IGNORECASE,
-)
-
-
-def is_bot(user_agent: str) -> bool:
-    return not user_agent.strip() or _BOTS.search(user_agent) is not None
 
 
 @dataclass(frozen=True)
 class Visitor:
     """Who is asking, as usage events record it."""
 
-    visitor_id: str
+    visitor_id: str  # the daily fallback: a keyed hash of day, IP and browser
     point_id: int | None
-    bot: bool
+    counted: bool  # False for robots and machines, staff and API tokens
+    reader: str | None = None  # the cookie id's hash in this reporting year
+    reader_new: bool = False
 
 
-def visitor(
-    secret: str, *, ip: str | None, user_agent: str, point_id: int | None, day: str | None = None
-) -> Visitor:
+def fallback_id(secret: str, *, ip: str | None, user_agent: str, day: str | None = None) -> str:
     day = day or utcnow().date().isoformat()
     message = f"{day}|{ip or ''}|{user_agent}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
-    return Visitor(visitor_id=digest, point_id=point_id, bot=is_bot(user_agent))
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 class UsageRecorder:
@@ -65,13 +52,15 @@ class UsageRecorder:
         self._sessions = sessions
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # a flush waits for one in progress (tests, shutdown)
         self._pending: list[dict[str, Any]] = []  # rows of usage_events, written in one insert
-        self._visits: dict[str, tuple[str, datetime]] = {}  # visitor → (visit id, last event)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.keys = YearKeys(sessions)
 
     def start(self) -> None:
         if self._thread is None:
+            self._note_robot_list()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="usage-events", daemon=True)
             self._thread.start()
@@ -91,49 +80,33 @@ class UsageRecorder:
         item_id: int | None = None,
         page_number: int | None = None,
         query: str | None = None,
+        hits: int | None = None,
     ) -> None:
-        if who.bot:
+        if not who.counted:
             return
-        now = utcnow()
         event = {
-            "occurred_at": now,
+            "occurred_at": utcnow(),
             "kind": kind,
             "access_point_id": who.point_id,
+            "reader": who.reader,
+            "reader_new": who.reader_new,
             "visitor_id": who.visitor_id,
-            "visit_id": self._visit(who.visitor_id, now),
             "item_id": item_id,
             "page_number": page_number,
             "query": (query or None) and query[:500],
+            "hits": hits,
         }
         with self._lock:
             self._pending.append(event)
 
-    def _visit(self, visitor_id: str, now: datetime) -> str:
-        with self._lock:
-            known = self._visits.get(visitor_id)
-        if known is None:
-            known = self._stored_visit(visitor_id)
-        visit_id = known[0] if known and now - known[1] <= VISIT_IDLE else secrets.token_hex(12)
-        with self._lock:
-            self._visits[visitor_id] = (visit_id, now)
-        return visit_id
-
-    def _stored_visit(self, visitor_id: str) -> tuple[str, datetime] | None:
-        with self._sessions() as session:
-            row = session.execute(
-                select(UsageEvent.visit_id, UsageEvent.occurred_at)
-                .where(UsageEvent.visitor_id == visitor_id)
-                .order_by(UsageEvent.occurred_at.desc())
-                .limit(1)
-            ).first()
-        return (row[0], row[1]) if row else None
-
     def flush(self) -> int:
         """Write what is pending; returns how many events were written."""
+        with self._writing:
+            return self._write()
+
+    def _write(self) -> int:
         with self._lock:
             pending, self._pending = self._pending, []
-            cutoff = utcnow() - VISIT_IDLE
-            self._visits = {k: v for k, v in self._visits.items() if v[1] >= cutoff}
         if not pending:
             return 0
         try:
@@ -145,6 +118,16 @@ class UsageRecorder:
                 self._pending[:0] = pending
             return 0
         return len(pending)
+
+    def _note_robot_list(self) -> None:
+        try:
+            with self._sessions() as session, session.begin():
+                if session.get(RobotList, robots.VERSION) is None:
+                    session.add(RobotList(version=robots.VERSION))
+        except IntegrityError:
+            pass  # another process noted it first
+        except Exception:
+            log.exception("could not note the robot list's version")
 
     def _run(self) -> None:
         while not self._stop.wait(self._flush_seconds):

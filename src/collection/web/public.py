@@ -30,6 +30,7 @@ from collection.points.service import Point
 from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
+from collection.stats.readers import renew
 from collection.storage import store_for
 from collection.web.i18n import LANG_COOKIE, LANGS, lang_of, translate
 from collection.web.routes import safe_next
@@ -90,6 +91,16 @@ def choose_language(lang: str, next: str = "/") -> Response:
         raise NotFound("Không có ngôn ngữ này.", message_en=f"no language {lang!r}")
     response = RedirectResponse(safe_next(next, "/"), status_code=303)
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+@router.post("/ket-thuc-phien")
+def end_session(request: Request) -> Response:
+    """ "Kết thúc phiên" on a shared public PC (or its idle reset): this browser is a new reader
+    from now on, so the next citizen is their own visit and user; back to the home page."""
+    renew(request)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(LANG_COOKIE, path="/")
     return response
 
 
@@ -168,7 +179,7 @@ def search_page(
     if q.strip() or filters.active():
         # "Xem tất cả kết quả" from a point's widget counts for that point.
         who = _counted(request, settings, audience, _widget_point(request, w))
-        usage(request).record(UsageKind.SEARCH, who.visitor, query=result.query)
+        usage(request).record(UsageKind.SEARCH, who.visitor, query=result.query, hits=result.total)
     titles = books.collection_titles(session)
     params = _params(q, chosen, sort)
     context |= {
@@ -291,12 +302,14 @@ def item_page(
     )
     from_widget = _widget_point(request, w)
     who = _counted(request, settings, audience, from_widget)
-    usage(request).record(UsageKind.ITEM_VIEW, who.visitor, item_id=item_id)
     number = min(trang, max(seen.page_count, 1))
     page = None
     if seen.readable and seen.page_count:
         page = books.page_of(session=session, item_id=item_id, number=number)
-        usage(request).record(UsageKind.PAGE_VIEW, who.visitor, item_id=item_id, page_number=number)
+    # One action, one event: the item page with a page shown is an investigation and a request.
+    usage(request).record(
+        UsageKind.ITEM_VIEW, who.visitor, item_id=item_id, page_number=number if page else None
+    )
     inside = None
     inside_error = False
     if q.strip() and seen.readable:

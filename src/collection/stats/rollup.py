@@ -1,0 +1,381 @@
+"""Rollups: the events turned into the figures the yearly report reads, per local day × point.
+Derived data, like the search index: ``rebuild`` recomputes any date range from the events and
+gives the same numbers every time; the worker's periodic ``catch_up`` rebuilds the days that new
+(or late) events fall on.
+
+Definitions (COUNTER Code of Practice 5.1, ISO 2789), written here once:
+
+- **reader** — a browser's cookie id (its hash in that year) when the browser sent the cookie
+  back on the same day: *measured*. Otherwise — no cookie, a cookie refused, the JSON API, the
+  widget on another site — the daily fallback hash of IP and browser: *estimated*.
+- **visit (lượt truy cập)** — a reader's run of events with no gap over 30 minutes (ISO 2789).
+  "Kết thúc phiên" gives the browser a new reader, which ends the visit. Counted on the day and at
+  the point of its first event; measured or estimated as its reader.
+- **user (người sử dụng)** — a distinct reader in a month or a year (``usage_users``), never a sum
+  of days.
+- **searches** — each search on the site or the API (``searches``) and from a point's widget
+  (``widget_searches``). The double-click rule does not apply to searches (COUNTER 7.2).
+- **investigation / request** — COUNTER's Total_Item_Investigations (an item page, a page of it, a
+  download) and Total_Item_Requests (the item's content: a page shown, a download). The same
+  action on the same item and page by the same reader within 30 seconds counts once: the first of
+  the two is removed and the second kept (COUNTER 7.2), so a burst counts at its last click.
+- **unique item investigation / request** — items with at least one investigation / request in a
+  COUNTER session: the reader, the local date and the hour of day (COUNTER 7.3).
+
+Days are Vietnam's (UTC+7). Robots, machines, staff and API tokens never reach the events
+(usage.py). A visit longer than a day is cut at the day before the rebuilt range begins.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, distinct, func, insert, select
+from sqlalchemy.orm import Session
+
+from collection.db import utcnow
+from collection.models import (
+    AccessPoint,
+    RollupState,
+    UsageDaily,
+    UsageEvent,
+    UsageItemDay,
+    UsageKind,
+    UsageQueryDay,
+    UsageReaderDay,
+    UsageUsers,
+)
+from collection.stats.periods import day_start, local_day, months, next_month
+
+VISIT_IDLE = 30 * 60  # seconds
+DOUBLE_CLICK = 30
+OFFSET = 7 * 3600  # UTC+7
+_EPOCH = date(1970, 1, 1).toordinal()
+
+SEARCHES = "searches"
+WIDGET_SEARCHES = "widget_searches"
+INVESTIGATIONS = "investigations"
+REQUESTS = "requests"
+UNIQUE_INVESTIGATIONS = "unique_investigations"
+UNIQUE_REQUESTS = "unique_requests"
+VISITS = "visits"
+MEASURES = (
+    VISITS,
+    SEARCHES,
+    WIDGET_SEARCHES,
+    INVESTIGATIONS,
+    REQUESTS,
+    UNIQUE_INVESTIGATIONS,
+    UNIQUE_REQUESTS,
+)
+_SEARCH_KINDS = (UsageKind.SEARCH.value, UsageKind.WIDGET_SEARCH.value)
+_REQUEST_KINDS = (UsageKind.PAGE_VIEW.value, UsageKind.DOWNLOAD.value)
+
+
+def query_key(query: str) -> str:
+    """How top queries are grouped: NFC, case folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", query).casefold().split())[:200]
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    start: date
+    end: date
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Counts:
+    """What one pass over the events found, keyed by local day."""
+
+    daily: defaultdict[tuple[date, int, str], list[int]]  # → [measured, estimated]
+    readers: set[tuple[date, int, str]]
+    queries: defaultdict[tuple[date, str], list[int]]  # → [searches, zero results]
+    items: defaultdict[tuple[date, int], list[int]]  # → [investigations, requests]
+
+
+def _counter() -> list[int]:
+    return [0, 0]
+
+
+def rebuild(session: Session, start: date, end: date) -> Rebuilt:
+    """Recompute every rollup of the local days ``start``..``end`` (both included), and the
+    users of every month and year they touch. Idempotent; the caller commits."""
+    began = time.perf_counter()
+    lo = day_start(start - timedelta(days=1))  # visits running into the range
+    first = day_start(start).timestamp()
+    hi = day_start(end + timedelta(days=1))
+    rows = session.execute(
+        select(
+            UsageEvent.occurred_at,
+            UsageEvent.kind,
+            UsageEvent.access_point_id,
+            UsageEvent.reader,
+            UsageEvent.reader_new,
+            UsageEvent.visitor_id,
+            UsageEvent.item_id,
+            UsageEvent.page_number,
+            UsageEvent.query,
+            UsageEvent.hits,
+        )
+        .where(
+            UsageEvent.occurred_at >= lo,
+            # a click just after the range can remove the range's last one (double-click)
+            UsageEvent.occurred_at < hi + timedelta(seconds=DOUBLE_CLICK),
+        )
+        .order_by(UsageEvent.occurred_at, UsageEvent.id)
+    ).all()
+    counts, in_range = _count(rows, first, hi.timestamp())
+    _replace_days(session, start, end, counts)
+    for month in months(start, end):
+        _store_users(session, "month", month, next_month(month))
+    for year in range(start.year, end.year + 1):
+        _store_users(session, "year", date(year, 1, 1), date(year + 1, 1, 1))
+    return Rebuilt(start, end, in_range, time.perf_counter() - began)
+
+
+def _count(rows: Iterable[tuple], first: float, last: float) -> tuple[_Counts, int]:
+    # Which cookie readers the browser kept: it sent the cookie back the same local day.
+    events = []
+    kept: set[tuple[str, int]] = set()
+    for occurred, kind, point, reader, reader_new, fallback, item, page, query, hits in rows:
+        ts = occurred.timestamp()
+        day_no = int((ts + OFFSET) // 86400)
+        if reader is not None and not reader_new:
+            kept.add((reader, day_no))
+        events.append((ts, day_no, kind, point or 0, reader, fallback, item, page, query, hits))
+    by_reader: defaultdict[str, list[tuple]] = defaultdict(list)
+    for event in events:
+        reader, day_no = event[4], event[1]
+        key = f"c:{reader}" if reader is not None and (reader, day_no) in kept else f"e:{event[5]}"
+        by_reader[key].append(event)
+
+    counts = _Counts(defaultdict(_counter), set(), defaultdict(_counter), defaultdict(_counter))
+    days: dict[int, date] = {}
+    in_range = 0
+    for key, timeline in by_reader.items():
+        in_range += _count_reader(key, timeline, first, last, counts, days)
+    return counts, in_range
+
+
+def _count_reader(
+    key: str,
+    timeline: list[tuple],
+    first: float,
+    last: float,
+    counts: _Counts,
+    days: dict[int, date],
+) -> int:
+    estimated = 1 if key.startswith("e:") else 0
+    daily, items = counts.daily, counts.items
+    previous = -float("inf")
+    clicks: dict[tuple[str, int | None, int | None], tuple[float, date, int, bool]] = {}
+    sessions: set[tuple[int, int, int, str]] = set()  # (day, hour, item, investigation|request)
+    seen = 0
+    for ts, day_no, kind, point, _reader, _fallback, item, page, query, hits in timeline:
+        new_visit = ts - previous > VISIT_IDLE
+        previous = ts
+        counted = first <= ts < last
+        kind = str(kind)
+        if kind in _SEARCH_KINDS:
+            if counted:
+                day = days.get(day_no) or days.setdefault(day_no, date.fromordinal(_EPOCH + day_no))
+                _visit(counts, day, point, key, estimated, new_visit)
+                seen += 1
+                daily[(day, point, SEARCHES if kind == "search" else WIDGET_SEARCHES)][0] += 1
+                if query:
+                    tally = counts.queries[(day, query_key(query))]
+                    tally[0] += 1
+                    tally[1] += hits == 0
+            continue
+        click = (kind, item, page)
+        before = clicks.get(click)
+        if before is not None and ts - before[0] <= DOUBLE_CLICK and before[3]:
+            _, before_day, before_point, _ = before
+            daily[(before_day, before_point, INVESTIGATIONS)][0] -= 1
+            if kind in _REQUEST_KINDS or (kind == "item_view" and page is not None):
+                daily[(before_day, before_point, REQUESTS)][0] -= 1
+                if item is not None:
+                    items[(before_day, item)][1] -= 1
+            if item is not None:
+                items[(before_day, item)][0] -= 1
+        if not counted:
+            clicks[click] = (ts, date.min, point, False)
+            continue
+        day = days.get(day_no) or days.setdefault(day_no, date.fromordinal(_EPOCH + day_no))
+        clicks[click] = (ts, day, point, True)
+        _visit(counts, day, point, key, estimated, new_visit)
+        seen += 1
+        request = kind in _REQUEST_KINDS or (kind == "item_view" and page is not None)
+        daily[(day, point, INVESTIGATIONS)][0] += 1
+        if request:
+            daily[(day, point, REQUESTS)][0] += 1
+        if item is None:
+            continue
+        tally = items[(day, item)]
+        tally[0] += 1
+        tally[1] += request
+        hour = int((ts + OFFSET) % 86400 // 3600)
+        if (day_no, hour, item, "i") not in sessions:
+            sessions.add((day_no, hour, item, "i"))
+            daily[(day, point, UNIQUE_INVESTIGATIONS)][estimated] += 1
+        if request and (day_no, hour, item, "r") not in sessions:
+            sessions.add((day_no, hour, item, "r"))
+            daily[(day, point, UNIQUE_REQUESTS)][estimated] += 1
+    return seen
+
+
+def _visit(counts: _Counts, day: date, point: int, key: str, estimated: int, new: bool) -> None:
+    counts.readers.add((day, point, key))
+    if new:
+        counts.daily[(day, point, VISITS)][estimated] += 1
+
+
+def _replace_days(session: Session, start: date, end: date, counts: _Counts) -> None:
+    for table in (UsageDaily, UsageReaderDay, UsageQueryDay, UsageItemDay):
+        session.execute(delete(table).where(table.day >= start, table.day <= end))
+
+    def within(day: date) -> bool:
+        return start <= day <= end
+
+    _insert(
+        session,
+        UsageDaily,
+        (
+            {"day": d, "point_id": p, "measure": m, "measured": v[0], "estimated": v[1]}
+            for (d, p, m), v in counts.daily.items()
+            if within(d) and (v[0] or v[1])
+        ),
+    )
+    _insert(
+        session,
+        UsageReaderDay,
+        ({"day": d, "point_id": p, "reader": r} for d, p, r in counts.readers if within(d)),
+    )
+    _insert(
+        session,
+        UsageQueryDay,
+        (
+            {"day": d, "query": q, "searches": v[0], "zero_results": v[1]}
+            for (d, q), v in counts.queries.items()
+            if within(d)
+        ),
+    )
+    _insert(
+        session,
+        UsageItemDay,
+        (
+            {"day": d, "item_id": i, "investigations": v[0], "requests": v[1]}
+            for (d, i), v in counts.items.items()
+            if within(d) and (v[0] or v[1])
+        ),
+    )
+
+
+def _insert(session: Session, table: type, rows: Iterator[dict[str, object]]) -> None:
+    batch: list[dict[str, object]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 20_000:
+            session.execute(insert(table), batch)
+            batch = []
+    if batch:
+        session.execute(insert(table), batch)
+
+
+def _store_users(session: Session, period: str, start: date, end: date) -> None:
+    """Distinct readers of [start, end) per point, for the web, per department and overall."""
+    kind = func.substr(UsageReaderDay.reader, 1, 1)
+    where = (UsageReaderDay.day >= start, UsageReaderDay.day < end)
+    totals: defaultdict[str, list[int]] = defaultdict(_counter)
+
+    def add(scope: str, key_kind: str, n: int) -> None:
+        totals[scope][1 if key_kind == "e" else 0] += n
+
+    count = func.count(distinct(UsageReaderDay.reader))
+    for point, k, n in session.execute(
+        select(UsageReaderDay.point_id, kind, count)
+        .where(*where)
+        .group_by(UsageReaderDay.point_id, kind)
+    ):
+        add(f"p:{point}" if point else "web", k, n)
+    for point_kind, k, n in session.execute(
+        select(AccessPoint.kind, kind, count)
+        .join(AccessPoint, AccessPoint.id == UsageReaderDay.point_id)
+        .where(*where)
+        .group_by(AccessPoint.kind, kind)
+    ):
+        add(f"kind:{point_kind}", k, n)
+    for k, n in session.execute(
+        select(kind, count).where(*where, UsageReaderDay.point_id != 0).group_by(kind)
+    ):
+        add("points", k, n)
+    for k, n in session.execute(select(kind, count).where(*where).group_by(kind)):
+        add("all", k, n)
+    session.execute(
+        delete(UsageUsers).where(UsageUsers.period == period, UsageUsers.start == start)
+    )
+    _insert(
+        session,
+        UsageUsers,
+        (
+            {"period": period, "start": start, "scope": s, "measured": v[0], "estimated": v[1]}
+            for s, v in totals.items()
+        ),
+    )
+
+
+STATE = "events"
+
+
+def catch_up(session: Session, *, now: datetime | None = None) -> list[Rebuilt]:
+    """Roll up what came in since last time: every local day a new event fell on (late or
+    clock-skewed ones included), its neighbours (visits and double-clicks cross midnight), and
+    always today and yesterday (a write still in flight may have a lower id). The caller commits."""
+    state = session.get(RollupState, STATE)
+    if state is None:
+        state = RollupState(name=STATE, last_event_id=0)
+        session.add(state)
+    newest = session.scalar(select(func.max(UsageEvent.id))) or 0
+    today = local_day(now or utcnow())
+    days = {today, today - timedelta(days=1)}
+    if newest > state.last_event_id:
+        for occurred in session.scalars(
+            select(UsageEvent.occurred_at).where(
+                UsageEvent.id > state.last_event_id, UsageEvent.id <= newest
+            )
+        ):
+            day = local_day(occurred)
+            days |= {day - timedelta(days=1), day, day + timedelta(days=1)}
+    done = [rebuild(session, a, b) for a, b in _runs(sorted(d for d in days if d <= today))]
+    state.last_event_id = newest
+    state.updated_at = utcnow()
+    return done
+
+
+def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive days as (first, last) ranges."""
+    start = previous = None
+    for day in days:
+        if previous is not None and day - previous > timedelta(days=1):
+            yield start, previous  # type: ignore[misc]
+            start = None
+        start = start or day
+        previous = day
+    if start is not None and previous is not None:
+        yield start, previous
+
+
+def first_event_day(session: Session) -> date | None:
+    first = session.scalar(select(func.min(UsageEvent.occurred_at)))
+    return local_day(first) if first else None
