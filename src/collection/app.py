@@ -26,6 +26,7 @@ from collection.ingest.routes import router as ingest_router
 from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
+from collection.reports.routes import router as reports_router
 from collection.search.routes import router as search_router
 from collection.stats.readers import ReaderCookieMiddleware
 from collection.stats.usage import UsageRecorder
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(search_router)
     app.include_router(places_router)
+    app.include_router(reports_router)
     app.include_router(iiif_router)
     app.include_router(widget_router)
     app.include_router(web_router)

@@ -13,6 +13,8 @@ class Permission(enum.StrEnum):
     CATALOGUE = "catalogue"  # collections, items, uploads, ingest, OCR corrections
     VIEW_STAFF = "view_staff"  # see the staff workspace, drafts, jobs
     VIEW_REPORTS = "view_reports"  # usage reports
+    FREEZE_REPORTS = "freeze_reports"  # submit (freeze) the yearly report
+    SUBMIT_FIGURES = "submit_figures"  # a point's monthly figures (operators: their point only)
     USE_API_TOKENS = "use_api_tokens"  # create tokens for one's own scripts
 
 
@@ -27,8 +29,16 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.REPORTER: frozenset(
-        {Permission.VIEW_STAFF, Permission.VIEW_REPORTS, Permission.USE_API_TOKENS}
+        {
+            Permission.VIEW_STAFF,
+            Permission.VIEW_REPORTS,
+            Permission.FREEZE_REPORTS,
+            Permission.SUBMIT_FIGURES,
+            Permission.USE_API_TOKENS,
+        }
     ),
+    # Scoped to the user's one point (users.point_id): reports/figures.allowed_point.
+    Role.POINT_OPERATOR: frozenset({Permission.SUBMIT_FIGURES, Permission.USE_API_TOKENS}),
 }
 
 

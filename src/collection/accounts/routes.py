@@ -137,6 +137,7 @@ def create_user(body: UserCreate, session: DbSession, admin: Admin) -> User:
         password=body.password,
         display_name=body.display_name,
         actor=admin,
+        point_id=body.point_id,
     )
 
 
@@ -149,6 +150,7 @@ def update_user(user_id: int, body: UserUpdate, session: DbSession, admin: Admin
         role=body.role,
         active=body.active,
         display_name=body.display_name,
+        point_id=body.point_id,
     )
 
 

@@ -19,7 +19,7 @@ from collection.accounts.passwords import hash_password, needs_rehash, verify_pa
 from collection.audit import service as audit
 from collection.db import utcnow
 from collection.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
-from collection.models import ApiToken, LoginAttempt, LoginSession, Role, User
+from collection.models import AccessPoint, ApiToken, LoginAttempt, LoginSession, Role, User
 
 TOKEN_PREFIX = "kho_"  # noqa: S105 -- a visible prefix, not a secret
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -53,6 +53,7 @@ def create_user(
     password: str,
     display_name: str = "",
     actor: User | None = None,
+    point_id: int | None = None,
 ) -> User:
     """Create a staff account; Conflict if the e-mail is taken. Without ``actor`` (the CLI), the
     log names nobody."""
@@ -71,6 +72,7 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
         display_name=unicodedata.normalize("NFC", display_name.strip()),
+        point_id=_operator_point(session, role, point_id),
     )
     session.add(user)
     session.flush()
@@ -84,6 +86,19 @@ def create_user(
         changes={"role": [None, role.value]},
     )
     return user
+
+
+def _operator_point(session: Session, role: Role, point_id: int | None) -> int | None:
+    """A point operator belongs to exactly one existing point; other roles to none."""
+    if role != Role.POINT_OPERATOR:
+        return None
+    if point_id is None or session.get(AccessPoint, point_id) is None:
+        raise InvalidInput(
+            "Cán bộ điểm truy cập phải gắn với một điểm truy cập có thật.",
+            message_en="a point operator needs an existing point",
+            field="point_id",
+        )
+    return point_id
 
 
 def get_user(*, session: Session, user_id: int) -> User:
@@ -101,6 +116,7 @@ def update_user(
     role: Role,
     active: bool,
     display_name: str,
+    point_id: int | None = None,
 ) -> User:
     """Change an account's role, name or whether it may log in. An admin cannot take away their
     own admin role or lock themselves out (someone must be left to manage accounts)."""
@@ -110,10 +126,20 @@ def update_user(
             "Bạn không thể tự đổi vai trò hoặc tự khóa tài khoản của mình.",
             message_en="admins cannot change their own role or disable themselves",
         )
-    before = {"role": user.role.value, "active": user.active, "display_name": user.display_name}
+
+    def state() -> dict[str, object]:
+        return {
+            "role": user.role.value,
+            "active": user.active,
+            "display_name": user.display_name,
+            "point_id": user.point_id,
+        }
+
+    before = state()
+    user.point_id = _operator_point(session, role, point_id)
     user.role, user.active = role, active
     user.display_name = unicodedata.normalize("NFC", display_name.strip())
-    after = {"role": user.role.value, "active": user.active, "display_name": user.display_name}
+    after = state()
     if not active:
         session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     changes = audit.diff(before, after)

@@ -34,6 +34,9 @@ ACTION_LABELS: dict[str, str] = {
     "place.update": "Sửa địa danh",
     "place.delete": "Xóa địa danh",
     "place.links": "Sửa đơn vị mới tương ứng",
+    "figures.submit": "Gửi số liệu tháng của điểm",
+    "report.freeze": "Chốt báo cáo năm",
+    "report.keys": "Hủy khóa đếm người dùng của năm",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -24,6 +25,7 @@ from collection.models import AccessPoint, PointKind, PointLevel, Role, User
 from collection.places.service import gazetteer
 from collection.points import service as points
 from collection.points.widget import embed_snippets
+from collection.search.vietnamese import sort_key
 from collection.web.staff import (
     FLASH,
     NOT_SAVED,
@@ -315,6 +317,20 @@ def _roles() -> list[tuple[str, str]]:
     return [(r.value, r.label) for r in Role]
 
 
+def _operator_points(session: Session) -> list[tuple[str, str]]:
+    """For a point operator's account: which point (Vietnamese order)."""
+    named = sorted(
+        ((str(p.id), p.name) for p in session.scalars(select(AccessPoint))),
+        key=lambda c: sort_key(c[1]),
+    )
+    return [("", "— (chỉ cho cán bộ điểm truy cập) —"), *named]
+
+
+def _point_of(form: Any) -> int | None:
+    text = _text(form, "point_id")
+    return int(text) if text.isdigit() else None
+
+
 def _users_page(
     request: Request,
     session: Session,
@@ -331,9 +347,11 @@ def _users_page(
         user,
         {
             "accounts": accounts.list_users(session=session),
-            "values": values or {"email": "", "display_name": "", "role": Role.CATALOGUER.value},
+            "values": values
+            or {"email": "", "display_name": "", "role": Role.CATALOGUER.value, "point_id": ""},
             "errors": errors or {},
             "roles": _roles(),
+            "point_choices": _operator_points(session),
         },
         status_code=status_code,
         error=error,
@@ -360,9 +378,11 @@ def _user_page(
             "display_name": account.display_name,
             "role": account.role.value,
             "active": account.active,
+            "point_id": str(account.point_id or ""),
         },
         "errors": errors or {},
         "roles": _roles(),
+        "point_choices": _operator_points(session),
         "new_password": new_password,
         "history": audit.entries(
             session=session,
@@ -382,7 +402,7 @@ def user_list(request: Request, session: DbSession, user: Admin) -> Response:
 
 @router.post("/staff/tai-khoan", response_class=HTMLResponse)
 def create_user(request: Request, session: DbSession, user: Admin, form: Form) -> Response:
-    values = {name: _text(form, name) for name in ("email", "display_name", "role")}
+    values = {name: _text(form, name) for name in ("email", "display_name", "role", "point_id")}
     password = _text(form, "password")  # never shown back, never logged
     errors: dict[str, str] = {}
     try:
@@ -410,12 +430,13 @@ def create_user(request: Request, session: DbSession, user: Admin, form: Form) -
             role=Role(values["role"]),
             password=password,
             display_name=values["display_name"],
+            point_id=_point_of(form),
         )
     except CollectionError as exc:
         if exc.status >= 500:
             raise
         session.rollback()
-        field = "email" if exc.status == 409 else ""
+        field = "email" if exc.status == 409 else (exc.field or "")
         return _users_page(
             request,
             session,
@@ -446,6 +467,7 @@ def save_user(
         "display_name": _text(form, "display_name"),
         "role": _text(form, "role"),
         "active": "active" in form,
+        "point_id": _text(form, "point_id"),
     }
     errors: dict[str, str] = {}
     if len(values["display_name"].strip()) > MAX_DISPLAY_NAME:
@@ -464,12 +486,20 @@ def save_user(
             role=Role(values["role"]),
             active=values["active"],
             display_name=values["display_name"],
+            point_id=_point_of(form),
         )
     except InvalidInput as exc:
         session.rollback()
         account = accounts.get_user(session=session, user_id=user_id)
         return _user_page(
-            request, session, user, account, values, status_code=422, error=exc.message
+            request,
+            session,
+            user,
+            account,
+            values,
+            error_fields(exc),
+            status_code=422,
+            error=exc.message,
         )
     return done(f"/staff/tai-khoan/{user_id}", "da-luu")
 
