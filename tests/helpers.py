@@ -16,9 +16,18 @@ from collection.models import Role
 PASSWORD = "mật-khẩu-đủ-dài-123"
 
 
-def make_user(settings: Settings, email: str, role: Role, password: str = PASSWORD) -> None:
+def make_user(
+    settings: Settings,
+    email: str,
+    role: Role,
+    password: str = PASSWORD,
+    *,
+    point_id: int | None = None,
+) -> None:
     with session_scope(settings.sqlalchemy_url) as session:
-        service.create_user(session=session, email=email, role=role, password=password)
+        service.create_user(
+            session=session, email=email, role=role, password=password, point_id=point_id
+        )
 
 
 def make_token(settings: Settings, email: str) -> str:

@@ -9,6 +9,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from collection.app import create_app
 from collection.config import Settings
 from collection.ingest.pipeline import run_job
 from collection.models import Role
+from collection.reports.template import TEMPLATE
 from collection.storage import store_for
 from tests import material
 from tests.helpers import (
@@ -611,6 +613,8 @@ def test_admin_registers_points_and_rotates_their_widget_keys(
 # --- who may do what ----------------------------------------------------------------------------
 
 Body = Callable[[dict[str, int]], dict[str, Any]]
+YEAR = date.today().year
+FIGURES = {"days_open": 20, "computers_working": 3, "computers_total": 4, "users": 50, "visits": 80}
 SHEET = "Nhan đề,Tác giả\nBản đồ Thanh Hóa,Sở Địa chính\n".encode()
 
 
@@ -741,11 +745,27 @@ ACTIONS = [
         lambda ids: {"json": {"new": ["moi-15835"], "note": "Nghị quyết (thử)"}},
     ),
     Action("DELETE", "/api/v1/places/dp-huyen-dong-son", "catalogue"),
-]
+    Action("GET", f"/api/v1/reports/{YEAR}", "read"),
+    Action("GET", f"/api/v1/reports/{YEAR}?point={{point}}", "read"),
+    Action("GET", f"/api/v1/reports/{YEAR}/export?format=xlsx", "read"),
+    Action("GET", f"/api/v1/reports/{YEAR}/versions", "read"),
+    Action("GET", "/api/v1/figures/missing", "read"),
+    Action("GET", f"/api/v1/counter/r51/reports/pr?begin_date={YEAR}-01&end_date={YEAR}-02", "read"),
+    Action("GET", f"/api/v1/counter/r51/reports/ir?begin_date={YEAR}-01&end_date={YEAR}-02", "read"),
+    Action("POST", f"/api/v1/reports/{YEAR}/versions", "freeze", lambda ids: {"json": {"note": "thử"}}),
+    Action("PUT", f"/api/v1/points/{{point}}/figures/{YEAR}-01", "figures", lambda ids: {"json": FIGURES}),
+    Action("GET", "/api/v1/points/{point}/figures", "figures"),
+    Action(
+        "POST",
+        "/api/v1/figures/sheet",
+        "figures",
+        lambda ids: {"files": {"sheet": ("so-lieu.xlsx", TEMPLATE.read_bytes())}},
+    ),
+]  # fmt: skip
 MAY = {
-    Role.ADMIN: {"read", "catalogue", "users", "points"},
+    Role.ADMIN: {"read", "catalogue", "users", "points", "freeze", "figures"},
     Role.CATALOGUER: {"read", "catalogue"},
-    Role.REPORTER: {"read"},
+    Role.REPORTER: {"read", "freeze", "figures"},
 }
 
 
@@ -873,7 +893,7 @@ def test_no_staff_route_is_open_to_anonymous_callers(client: TestClient) -> None
     }
     assert documented <= routes  # the walk sees every route
     # Every staff route is in the role matrix above (the own-account routes aside).
-    shape = re.compile(r"\{[^}]+\}|(?<=/)\d+(?=/|$)")
+    shape = re.compile(r"\{[^}]+\}|(?<=/)\d+(?:-\d+)?(?=/|$)")
     in_matrix = {(a.method, shape.sub("{}", a.path.split("?")[0])) for a in ACTIONS}
     own_account = {"/api/v1/auth/me", "/api/v1/tokens", "/api/v1/tokens/{}"}
     staff = {

@@ -309,6 +309,13 @@
       if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
     });
   });
+
+  /* --- print (the yearly report): the browser's own print, to paper or to PDF ---------------- */
+
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();
 
 /* --- copy buttons (access point snippets, a new password): staff_admin pages ------------------ */

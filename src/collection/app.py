@@ -38,6 +38,7 @@ from collection.web.staff_admin import router as staff_admin_router
 from collection.web.staff_ingest import router as staff_ingest_router
 from collection.web.staff_items import router as staff_items_router
 from collection.web.staff_places import router as staff_places_router
+from collection.web.staff_reports import router as staff_reports_router
 from collection.web.templating import FRONTEND_DIR, templates
 
 DESCRIPTION = """
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_admin_router)
     app.include_router(staff_ingest_router)
     app.include_router(staff_places_router)
+    app.include_router(staff_reports_router)
     app.include_router(public_router)
     app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")

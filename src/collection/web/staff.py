@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from collection.accounts.roles import Permission, allows
-from collection.api.deps import DbSession, require
+from collection.api.deps import CurrentUser, DbSession, require
 from collection.audit import service as audit
 from collection.catalogue.reading import DC_LABELS
 from collection.errors import CollectionError
@@ -53,6 +53,7 @@ FLASH = {
     "ma-moi": "Đã cấp mã nhúng mới. Mã cũ không còn dùng được: hãy gửi đoạn mã mới cho điểm.",
     "mat-khau": "Đã đặt mật khẩu mới.",
     "lien-ket": "Đã lưu đơn vị mới tương ứng; liên kết cũ được giữ trong lịch sử.",
+    "da-chot": "Đã chốt báo cáo thành một bản đánh số; các bản trước vẫn được giữ.",
 }
 NOT_SAVED = "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ."
 FIELD_MESSAGES = {
@@ -84,16 +85,19 @@ router = staff_router()
 def staff_links(user: User) -> list[tuple[str, str, bool]]:
     """The workspace's sections, and whether this user's role may open each."""
     role = user.role
+    staff = allows(role, Permission.VIEW_STAFF)  # a point operator sees only their figures
     return [
-        ("/staff", "Tổng quan", True),
-        ("/staff/tai-lieu", "Tài liệu", True),
-        ("/staff/bo-suu-tap", "Bộ sưu tập", True),
+        ("/staff", "Tổng quan", staff),
+        ("/staff/tai-lieu", "Tài liệu", staff),
+        ("/staff/bo-suu-tap", "Bộ sưu tập", staff),
         ("/staff/nhap-lo", "Nhập hàng loạt", allows(role, Permission.CATALOGUE)),
-        ("/staff/dia-danh", "Địa danh", True),
-        ("/staff/cong-viec", "Công việc xử lý", True),
+        ("/staff/dia-danh", "Địa danh", staff),
+        ("/staff/cong-viec", "Công việc xử lý", staff),
+        ("/staff/bao-cao", "Báo cáo năm", allows(role, Permission.VIEW_REPORTS)),
+        ("/staff/so-lieu", "Số liệu điểm", allows(role, Permission.SUBMIT_FIGURES)),
         ("/staff/diem-truy-cap", "Điểm truy cập", allows(role, Permission.MANAGE_POINTS)),
         ("/staff/tai-khoan", "Tài khoản", allows(role, Permission.MANAGE_USERS)),
-        ("/staff/nhat-ky", "Nhật ký thay đổi", True),
+        ("/staff/nhat-ky", "Nhật ký thay đổi", staff),
     ]
 
 
@@ -185,7 +189,9 @@ def pairs(rows: Iterable[Any]) -> dict[Any, Any]:
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def dashboard(request: Request, session: DbSession, user: StaffUser) -> Response:
+def dashboard(request: Request, session: DbSession, user: CurrentUser) -> Response:
+    if not allows(user.role, Permission.VIEW_STAFF):
+        return RedirectResponse("/staff/so-lieu", status_code=303)  # a point operator's page
     items_by_status: dict[ItemStatus, int] = pairs(
         session.execute(select(Item.status, func.count()).group_by(Item.status))
     )
