@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import ingest, ocr_quality, search, storage, upload
+from bench import ingest, ocr_quality, search, storage, upload, usage
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
         "ocr_quality": ocr_quality.run(),
         "search": search.run(),
         "upload": upload.run(),
+        "usage": usage.run(),
     }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

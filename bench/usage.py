@@ -4,7 +4,7 @@
    one and this year up to yesterday (local days, UTC+7), at BENCH_USAGE_POINTS access points
    (default 120: one in seven a public library, the rest commune culture points, placed in the
    gazetteer's old districts and new communes), on BENCH_USAGE_ITEMS items (default 2,000, the
-   search benchmark's corpus, BENCH_USAGE_PAGES pages each, default 2). Seeded, so every run
+   search benchmark's corpus, BENCH_USAGE_PAGES pages each, default 1). Seeded, so every run
    writes the same events. The shape: visits of a few to a few dozen events a minute or two
    apart (now and then a pause over 30 minutes), more by day than by night, fewer on Sundays
    and at Tết, a little more each year; points' activity spread over two orders of magnitude,
@@ -878,7 +878,7 @@ def run() -> dict[str, Any]:
     events = _env("BENCH_USAGE_EVENTS", 5_000_000)
     points = _env("BENCH_USAGE_POINTS", 120)
     items = _env("BENCH_USAGE_ITEMS", 2000)
-    pages = _env("BENCH_USAGE_PAGES", 2)
+    pages = _env("BENCH_USAGE_PAGES", 1)
     http_runs = _env("BENCH_USAGE_HTTP_RUNS", 5)
     rounds = _env("BENCH_USAGE_SEARCH_ROUNDS", 20)
     workdir = Path(tempfile.mkdtemp(prefix="kho-bench-usage-"))

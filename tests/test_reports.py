@@ -121,10 +121,10 @@ def world(settings: Settings) -> dict[str, Any]:
             event(_at(Y - 1, 6, day), UsageKind.ITEM_VIEW, a, "q1", item_id=book.id)
         for year, visits_a, users_a in ((Y - 1, 100, 40), (Y, 110, 42)):
             for month in range(1, MONTHS + 1):
-                for point, visits, users in ((a, visits_a, users_a), (b, 50, 20)):
+                for point_id, visits, users in ((a, visits_a, users_a), (b, 50, 20)):
                     session.add(
                         PointFigures(
-                            point_id=point,
+                            point_id=point_id,
                             month=date(year, month, 1),
                             days_open=20,
                             computers_working=3,
@@ -352,7 +352,7 @@ def test_the_provinces_spreadsheet_saves_good_rows_and_names_bad_ones(
     assert header[:3] == ["Mã điểm", "Tên điểm", "Tháng (MM/YYYY)"]
     good = {"Tháng (MM/YYYY)": f"{MONTHS:02d}/{Y}", "Số ngày mở cửa": 21, "Số máy tính hoạt động": 2,
             "Tổng số máy tính": 3, "Số người sử dụng": 30, "Số lượt truy cập": 60}  # fmt: skip
-    rows = [
+    rows: list[dict[str, Any]] = [
         good,  # the operator's own point, its code left empty
         good | {"Số máy tính hoạt động": 9},
         good | {"Tháng (MM/YYYY)": "tháng mười"},
@@ -364,7 +364,7 @@ def test_the_provinces_spreadsheet_saves_good_rows_and_names_bad_ones(
     out = io.BytesIO()
     book.save(out)
     with session_scope(settings.sqlalchemy_url) as session:
-        before = session.scalar(select(func.count()).select_from(PointFigures))
+        before = session.scalar(select(func.count()).select_from(PointFigures)) or 0
     response = client.post(
         "/api/v1/figures/sheet",
         headers=world["operator"],

@@ -228,8 +228,13 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @user_app.command("create")
 def user_create(
     email: str,
-    role: Annotated[str, typer.Option(help="admin | cataloguer | reporter")] = "cataloguer",
+    role: Annotated[
+        str, typer.Option(help="admin | cataloguer | reporter | point_operator")
+    ] = "cataloguer",
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    point: Annotated[
+        int | None, typer.Option(help="A point operator's access point (its number).")
+    ] = None,
     password: Annotated[
         str | None, typer.Option(help="Password (asked for, or generated when not a terminal).")
     ] = None,
@@ -243,7 +248,7 @@ def user_create(
     try:
         chosen = Role(role)
     except ValueError:
-        fail(f"Vai trò không hợp lệ: {role}. Chọn admin, cataloguer hoặc reporter.")
+        fail(f"Vai trò không hợp lệ: {role}. Chọn admin, cataloguer, reporter hoặc point_operator.")
     settings = get_settings()
     migrate.upgrade(settings.sqlalchemy_url)
     generated = False
@@ -254,7 +259,12 @@ def user_create(
             password, generated = service.generate_password(), True
     with session_scope(settings.sqlalchemy_url) as session:
         user = service.create_user(
-            session=session, email=email, role=chosen, password=password, display_name=name
+            session=session,
+            email=email,
+            role=chosen,
+            password=password,
+            display_name=name,
+            point_id=point,
         )
         created = user.email
     say(f"Đã tạo tài khoản {created} ({chosen.label}).")

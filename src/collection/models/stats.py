@@ -21,6 +21,9 @@ class UsageKind(enum.StrEnum):
     PAGE_VIEW = "page_view"
     DOWNLOAD = "download"
     WIDGET_SEARCH = "widget_search"
+    # Not use: the browser sent its reader cookie back (on any request, a stylesheet too), which
+    # makes that day's reader measured rather than estimated. Once per reader, process and day.
+    COOKIE_KEPT = "cookie_kept"
 
 
 class UsageEvent(Base):

@@ -2,6 +2,9 @@
 distinct readers over a month and a year. It is given on the public site's pages only; the JSON API
 and the widget on other sites count with the daily fallback instead, labelled an estimate.
 
+A browser that sends the cookie back (with any request, its stylesheet too) has shown it keeps
+it: that day's reader is then measured; without that, it is counted by the daily fallback.
+
 "Kết thúc phiên" on a shared public PC throws the cookie away and gives a new one, so the next
 citizen at that PC is a new visit and, not coming back, a new user."""
 
@@ -13,6 +16,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collection.stats.robots import is_robot
 
 READER_COOKIE = "kho_doc"
 _VALID = re.compile(r"[A-Za-z0-9_-]{24}")
@@ -45,6 +50,20 @@ def renew(request: Request) -> str:
     return fresh
 
 
+def _sent_cookie(scope: Scope) -> tuple[str | None, str]:
+    """The reader cookie the request carries (if valid) and its user agent."""
+    found, agent = None, ""
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, cookie = part.strip().partition("=")
+                if key == READER_COOKIE and _VALID.fullmatch(cookie):
+                    found = cookie
+        elif name == b"user-agent":
+            agent = value.decode("latin-1")
+    return found, agent
+
+
 class ReaderCookieMiddleware:
     """Sets the cookie a request was given (pure ASGI, so streamed downloads stay streamed)."""
 
@@ -56,6 +75,10 @@ class ReaderCookieMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        sent, agent = _sent_cookie(scope)
+        path = scope["path"]
+        if sent and (counts_readers(path) or path.startswith("/static/")) and not is_robot(agent):
+            scope["app"].state.usage.cookie_kept(sent)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

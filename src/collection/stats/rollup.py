@@ -6,7 +6,7 @@ gives the same numbers every time; the worker's periodic ``catch_up`` rebuilds t
 Definitions (COUNTER Code of Practice 5.1, ISO 2789), written here once:
 
 - **reader** — a browser's cookie id (its hash in that year) when the browser sent the cookie
-  back on the same day: *measured*. Otherwise — no cookie, a cookie refused, the JSON API, the
+  back on the same day (with any request: ``cookie_kept`` events): *measured*. Otherwise — no cookie, a cookie refused, the JSON API, the
   widget on another site — the daily fallback hash of IP and browser: *estimated*.
 - **visit (lượt truy cập)** — a reader's run of events with no gap over 30 minutes (ISO 2789).
   "Kết thúc phiên" gives the browser a new reader, which ends the visit. Counted on the day and at
@@ -153,6 +153,8 @@ def _count(rows: Iterable[tuple], first: float, last: float) -> tuple[_Counts, i
         day_no = int((ts + OFFSET) // 86400)
         if reader is not None and not reader_new:
             kept.add((reader, day_no))
+        if kind == UsageKind.COOKIE_KEPT:
+            continue  # a confirmation, not use
         events.append((ts, day_no, kind, point or 0, reader, fallback, item, page, query, hits))
     by_reader: defaultdict[str, list[tuple]] = defaultdict(list)
     for event in events:

@@ -26,6 +26,7 @@ from collection.db import utcnow
 from collection.models import RobotList, UsageEvent, UsageKind
 from collection.stats import robots
 from collection.stats.keys import YearKeys
+from collection.stats.periods import local_day
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class UsageRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.keys = YearKeys(sessions)
+        self._kept: set[str] = set()  # readers whose kept cookie is recorded today
+        self._kept_day = ""
 
     def start(self) -> None:
         if self._thread is None:
@@ -98,6 +101,34 @@ class UsageRecorder:
         }
         with self._lock:
             self._pending.append(event)
+
+    def cookie_kept(self, reader_id: str) -> None:
+        """The browser sent its reader cookie back: note it once a day (see UsageKind)."""
+        now = utcnow()
+        reader = self.keys.reader_hash(reader_id, now)
+        if reader is None:
+            return
+        today = local_day(now).isoformat()
+        with self._lock:
+            if today != self._kept_day:
+                self._kept, self._kept_day = set(), today
+            if reader in self._kept:
+                return
+            self._kept.add(reader)
+            self._pending.append(
+                {
+                    "occurred_at": now,
+                    "kind": UsageKind.COOKIE_KEPT,
+                    "access_point_id": None,
+                    "reader": reader,
+                    "reader_new": False,
+                    "visitor_id": "",
+                    "item_id": None,
+                    "page_number": None,
+                    "query": None,
+                    "hits": None,
+                }
+            )
 
     def flush(self) -> int:
         """Write what is pending; returns how many events were written."""

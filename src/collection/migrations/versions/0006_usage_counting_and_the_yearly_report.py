@@ -22,6 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ROLES = ("admin", "cataloguer", "reporter", "point_operator")
+KINDS = ("search", "item_view", "page_view", "download", "widget_search", "cookie_kept")
 
 
 def upgrade() -> None:
@@ -161,6 +162,10 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("hits", sa.Integer(), nullable=True))
         batch_op.drop_column("visit_id")
+        batch_op.drop_constraint(batch_op.f("ck_usage_events_usage_kind"), type_="check")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_usage_events_usage_kind"), sa.column("kind").in_(KINDS)
+        )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("point_id", sa.Integer(), nullable=True))
@@ -190,6 +195,10 @@ def downgrade() -> None:
     with op.batch_alter_table("usage_events", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("visit_id", sa.VARCHAR(length=64), nullable=False, server_default="")
+        )
+        batch_op.drop_constraint(batch_op.f("ck_usage_events_usage_kind"), type_="check")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_usage_events_usage_kind"), sa.column("kind").in_(KINDS[:5])
         )
         batch_op.drop_column("hits")
         batch_op.drop_column("reader_new")
