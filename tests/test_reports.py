@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import func, select
@@ -41,7 +42,8 @@ from collection.reports import freezing
 from collection.reports.template import TEMPLATE
 from collection.stats import rollup
 from collection.stats.keys import YearKeys
-from tests.helpers import make_token, make_user
+from tests.browsing import ConsoleErrors, LiveApp, needs_chromium, shot
+from tests.helpers import PASSWORD, make_token, make_user
 from tests.test_staff_pages import browser_login
 
 TODAY = date.today()
@@ -183,11 +185,12 @@ def test_report_numbers_equal_the_known_truth(client: TestClient, world: dict[st
     assert r["top_queries"][0] == {"query": "sông mã", "searches": 2, "zero_results": 0}
     assert r["zero_queries"] == [{"query": "trống đồng", "searches": 1}]
     assert r["top_items"][0]["investigations"] == 6
-    assert [d["name"].split(" — ")[0] for d in r["departments"]] == [
-        "Thư viện công cộng",
-        "Bưu điện văn hóa xã",
+    assert [d["name"] for d in r["departments"]] == [
+        "Thư viện công cộng (TVCC)",
+        "Bưu điện văn hóa xã (BĐVHX)",
     ]
-    assert "Sở Khoa học và Công nghệ" in r["departments"][1]["name"]
+    assert r["departments"][1]["receiver"] == "Sở Khoa học và Công nghệ"
+    assert r["silent"] == []  # the month under way is not a silence
     assert r["inactive"] == [{"key": f"p:{world['C']}", "name": "Thư viện xã Nga Thạch",
                               "reason": "không báo cáo tháng nào"}]  # fmt: skip
     one = client.get(
@@ -473,3 +476,33 @@ def test_staff_pages_show_the_report_and_take_a_month(
     )  # fmt: skip
     assert saved.status_code == 303
     assert "Đã lưu" in client.get(saved.headers["location"]).text
+
+
+@needs_chromium
+def test_the_report_in_a_browser_and_on_paper(
+    page: Page, live_app: LiveApp, world: dict[str, Any]
+) -> None:
+    errors = ConsoleErrors()
+    errors.watch(page)
+    page.goto(f"{live_app.url}/login?next=/staff/bao-cao")
+    page.get_by_label("E-mail").fill("bao.cao@thuvien.vn")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Báo cáo năm {Y}")
+    targets = page.locator("table.targets")
+    expect(targets.get_by_role("row", name="Tỉ lệ điểm hoạt động hiệu quả")).to_contain_text(
+        "Không đạt"
+    )
+    expect(page.locator("svg.chart")).to_be_visible()
+    shot(page, "report-year.png")
+    page.emulate_media(media="print")
+    expect(page.locator(".staff-nav")).to_be_hidden()
+    expect(page.get_by_role("button", name="In / lưu PDF")).to_be_hidden()
+    shot(page, "report-year-print.png")
+    page.emulate_media(media="screen")
+    inactive = page.locator("section[aria-labelledby=khong-h]")
+    inactive.get_by_role("link", name="Thư viện xã Nga Thạch").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Thư viện xã Nga Thạch")
+    expect(page.locator("table.months")).to_contain_text("không báo cáo")
+    shot(page, "report-point.png")
+    assert errors.messages == []

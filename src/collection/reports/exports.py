@@ -131,7 +131,7 @@ def xlsx_bytes(data: dict[str, Any]) -> bytes:
 
     for kind, dept in (("tvcc", data["departments"][0]), ("bdvhx", data["departments"][1])):
         sheet = book.add_worksheet(KIND_LABELS[kind])
-        sheet.write(0, 0, dept["name"], title)
+        sheet.write(0, 0, f"{dept['name']}: báo cáo {dept['receiver']}", title)
         sheet.write(1, 0, f"Năm {year}, đến ngày {data['through']}")
         sheet.write_row(3, 0, DEPT_COLUMNS, head)
         sheet.set_row(3, 45)

@@ -53,6 +53,21 @@ def month_label(month: date) -> str:
     return f"{month.month:02d}/{month.year}"
 
 
+def reporting_month(today: date) -> date:
+    """The month points are reporting now: last month until the 20th, then this one."""
+    this = month_of(today)
+    if today.day > 20:
+        return this
+    return date(this.year - (this.month == 1), (this.month - 2) % 12 + 1, 1)
+
+
+def due_months(year: int, today: date) -> int:
+    """How many of the year's months are over (can have been reported)."""
+    if year < today.year:
+        return 12
+    return today.month - 1 if year == today.year else 0
+
+
 def parse_month(text: str) -> date:
     """ "11/2026", "2026-11" or "2026-11-01" → 2026-11-01."""
     value = text.strip()

@@ -65,6 +65,7 @@ def _line(line: Line) -> dict[str, Any]:
         "point_active": line.point_active,
         "active": line.active,
         "reason": line.reason,
+        "receiver": line.receiver,
         "active_points": list(line.active_points),
         "visits": _count(line.visits),
         "users": {**(_count(line.users) or {}), "summed": line.users_summed},

@@ -114,6 +114,7 @@ class Line:
     reason: str = ""
     silent: list[date] = field(default_factory=list)
     computers: tuple[int, int] | None = None  # working, total: the last month reported
+    receiver: str = ""  # a department's line: who receives its report
     trainings: int = 0
     trainees: int = 0
 
@@ -190,19 +191,26 @@ def build(
     before = _Sources.read(session, year - 1, last_month)
     counting_since = session.scalar(select(func.min(UsageDaily.day)))
 
-    needed = math.ceil(settings.active_min_months * len(months) / 12)
-    lines = [_point_line(p, months, this, before, settings, needed, counting_since) for p in points]
+    # Only months that are over count for activity and silence (the current one is not due).
+    due = own.due_months(year, today)
+    needed = math.ceil(settings.active_min_months * due / 12)
+    lines = [
+        _point_line(p, months, this, before, settings, needed, due, counting_since) for p in points
+    ]
     lines.sort(key=lambda line: sort_key(line.name))
 
     def group(key: str, name: str, members: list[Line], scope: str | None) -> Line:
         return _group(key, name, members, months, this, before, scope)
 
     departments = [
-        group(
-            f"kind:{kind.value}",
-            f"{kind.label} — báo cáo {dept}",
-            [p for p in lines if p.kind == kind.value],
-            f"kind:{kind.value}",
+        _receiving(
+            group(
+                f"kind:{kind.value}",
+                f"{kind.label} ({'TVCC' if kind == PointKind.TVCC else 'BĐVHX'})",
+                [p for p in lines if p.kind == kind.value],
+                f"kind:{kind.value}",
+            ),
+            dept,
         )
         for kind, dept in (
             (PointKind.TVCC, settings.department_tvcc),
@@ -218,7 +226,7 @@ def build(
     communes = [group(f"c:{n}", n, m, None) for n, m in by_commune.items()]
     districts.sort(key=lambda g: sort_key(g.name))
     communes.sort(key=lambda g: sort_key(g.name))
-    province = group("points", "Toàn tỉnh (các điểm truy cập)", lines, "points")
+    province = group("points", "Toàn tỉnh", lines, "points")
 
     return YearReport(
         year=year,
@@ -240,11 +248,17 @@ def build(
             "active_min_visits": settings.active_min_visits,
             "active_min_months": settings.active_min_months,
             "active_months_needed": needed,
+            "months_due": due,
             "silent_drop_percent": settings.silent_drop_percent,
             "department_tvcc": settings.department_tvcc,
             "department_bdvhx": settings.department_bdvhx,
         },
     )
+
+
+def _receiving(line: Line, department: str) -> Line:
+    line.receiver = department
+    return line
 
 
 def targets(line: Line) -> list[Target]:
@@ -403,6 +417,7 @@ def _point_line(
     before: _Sources,
     settings: Settings,
     needed: int,
+    due: int,
     counting_since: date | None,
 ) -> Line:
     scope = f"p:{point.id}"
@@ -455,10 +470,10 @@ def _point_line(
         line.reason = "không báo cáo tháng nào"
     elif active_months < needed:
         line.reason = (
-            f"chỉ {active_months}/{len(months)} tháng có báo cáo với ít nhất "
+            f"chỉ {active_months}/{due} tháng có báo cáo với ít nhất "
             f"{settings.active_min_visits} lượt (cần {needed})"
         )
-    line.silent = _silent(rows, settings.silent_drop_percent)
+    line.silent = _silent(rows[:due], settings.silent_drop_percent)
     return line
 
 

@@ -217,9 +217,7 @@ def _figures_page(
             message_en="operator without a point",
         )
     chosen = next((p for p in choices if p.id == point_id), choices[0] if choices else None)
-    last_month = local_day(utcnow()).replace(day=1)
-    previous = date(last_month.year - (last_month.month == 1), (last_month.month - 2) % 12 + 1, 1)
-    month = previous if local_day(utcnow()).day <= 20 else last_month
+    month = figures.reporting_month(local_day(utcnow()))
     history = figures.history(session, chosen.id) if chosen else []
     if values is None:
         current = next((h for h in history if h.month == month and h.replaced_at is None), None)
