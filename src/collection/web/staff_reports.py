@@ -6,7 +6,6 @@ version renders exactly as it was submitted."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, UploadFile
