@@ -192,9 +192,6 @@ class Settings(BaseSettings):
         description="Receives the report on post-office culture points (BĐVHX); Information and "
         "Communications was folded into it in 2025.",
     )
-    report_small_counts: int = Field(
-        5, ge=1, le=100, description="Counts below this are suppressed in anything public."
-    )
 
     # --- secrets -----------------------------------------------------------------------------
     secret_key: str | None = Field(

@@ -19,7 +19,16 @@ from collection.config import Settings
 from collection.db import utcnow
 from collection.errors import CollectionError, InvalidInput, NotFound
 from collection.models import AccessPoint, Role, User
-from collection.reports import charts, exports, figures, freezing, service, summary, template
+from collection.reports import (
+    charts,
+    exports,
+    figures,
+    freezing,
+    pdf,
+    service,
+    summary,
+    template,
+)
 from collection.reports.routes import MAX_SHEET, XLSX
 from collection.search.vietnamese import sort_key
 from collection.stats.periods import local_day
@@ -162,13 +171,19 @@ def report_download(
     dang: str = "xlsx",
     ban: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    if dang not in ("xlsx", "csv"):
-        raise InvalidInput("Chỉ tải được XLSX hoặc CSV.", message_en="xlsx or csv")
+    if dang not in ("xlsx", "csv", "pdf"):
+        raise InvalidInput("Chỉ tải được XLSX, CSV hoặc PDF.", message_en="xlsx, csv or pdf")
     year = _year(nam)
     data, frozen = service.report_data(session, settings, year, ban)
     name = f"bao-cao-{year}" + (f"-ban-{frozen.number}" if frozen else "")
-    body = exports.xlsx_bytes(data) if dang == "xlsx" else exports.csv_bytes(data)
-    media = XLSX if dang == "xlsx" else "text/csv; charset=utf-8"
+    if dang == "pdf":
+        chart = _chart(_province_reported(data), f"Lượt truy cập theo tháng, năm {year}")
+        body = pdf.pdf_bytes({"r": data, "year": year, "frozen": frozen}, str(chart))
+        media = "application/pdf"
+    elif dang == "xlsx":
+        body, media = exports.xlsx_bytes(data), XLSX
+    else:
+        body, media = exports.csv_bytes(data), "text/csv; charset=utf-8"
     return Response(
         body,
         media_type=media,
