@@ -515,3 +515,23 @@ def test_the_report_in_a_browser_and_on_paper(
     expect(page.locator("table.months")).to_contain_text("không báo cáo")
     shot(page, "report-point.png")
     assert errors.messages == []
+
+
+def test_a_point_renamed_or_closed_mid_year_keeps_its_history(
+    client: TestClient, settings: Settings, world: dict[str, Any]
+) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        b = session.get(AccessPoint, world["B"])
+        assert b is not None
+        b.name = "Điểm BĐVHX xã Thiệu Trung (sau sáp nhập)"  # renamed in the 2025 reform
+        a = session.get(AccessPoint, world["A"])
+        assert a is not None
+        a.active = False  # closed this year
+    r = _report(client, world)
+    renamed = next(p for p in r["points"] if p["key"] == f"p:{world['B']}")
+    assert renamed["name"].endswith("(sau sáp nhập)")
+    assert renamed["reported"]["visits"] == MONTHS * 50 and renamed["visits"]["total"] == 2
+    closed = next(p for p in r["points"] if p["key"] == f"p:{world['A']}")
+    assert closed["reported"]["visits"] == MONTHS * 110  # its months before closing stay
+    assert closed["active"] is False and closed["reason"].startswith("ngừng hoạt động từ ")
+    assert f"p:{world['A']}" in {p["key"] for p in r["inactive"]}

@@ -122,8 +122,11 @@ def test_double_click_counts_a_burst_once_at_its_last_click(db: Session) -> None
     _event(db, T0 + 90 * s, reader="A", **page)  # 45 s after: a second one
     _event(db, T0 + 91 * s, UsageKind.PAGE_VIEW, reader="A", item_id=7, page_number=2)
     _event(db, T0 + 92 * s, UsageKind.SEARCH, reader="A", query="Sông  MÃ", hits=3)
-    _event(db, T0 + 93 * s, UsageKind.SEARCH, reader="A", query="sông mã", hits=3)  # not deduped
+    _event(db, T0 + 93 * s, UsageKind.SEARCH, reader="A", query="sông mã", hits=3)  # sent again
     _event(db, T0 + 94 * s, UsageKind.SEARCH, reader="A", query="xyz", hits=0)
+    # Typed on as the results update: "trống" then "trống đồng" is one search (the later).
+    _event(db, T0 + 200 * s, UsageKind.SEARCH, reader="A", query="trống", hits=0)
+    _event(db, T0 + 201 * s, UsageKind.SEARCH, reader="A", query="trống đồng", hits=4)
     rollup.rebuild(db, date(2026, 3, 2), date(2026, 3, 2))
     daily = _daily(db)
     day = date(2026, 3, 2)
@@ -133,7 +136,7 @@ def test_double_click_counts_a_burst_once_at_its_last_click(db: Session) -> None
     assert daily[(day, 0, rollup.SEARCHES)] == (3, 0)
     assert daily[(day, 0, rollup.VISITS)] == (1, 0)
     queries = {r.query: (r.searches, r.zero_results) for r in db.scalars(select(UsageQueryDay))}
-    assert queries == {"sông mã": (2, 0), "xyz": (1, 1)}
+    assert queries == {"sông mã": (1, 0), "xyz": (1, 1), "trống đồng": (1, 0)}
     item = db.scalars(select(UsageItemDay)).one()
     assert (item.item_id, item.investigations, item.requests) == (7, 3, 3)
 

@@ -80,6 +80,18 @@ class UsageDaily(Base):
     estimated: Mapped[int] = mapped_column(default=0)  # counted with the daily fallback id
 
 
+class UsageMonthly(Base):
+    """The days of a month summed per point and measure (what the yearly report reads)."""
+
+    __tablename__ = "usage_monthly"
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # the first day
+    point_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    measured: Mapped[int] = mapped_column(default=0)
+    estimated: Mapped[int] = mapped_column(default=0)
+
+
 class UsageReaderDay(Base):
     """Who read on a day at a point, for distinct users over any period. ``reader`` is
     ``c:<hash>`` (cookie: measured) or ``e:<hash>`` (daily fallback: an estimate)."""

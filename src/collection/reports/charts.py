@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
@@ -66,6 +67,38 @@ def bars(
         x += 24 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 — every text above is escaped
+
+
+MONTH_NAMES = [f"T{m}" for m in range(1, 13)]
+
+
+def visits_chart(line: dict[str, Any], title: str) -> Markup:
+    """A report line's visits by month: counted here beside the points' own reported figures."""
+    labels = [MONTH_NAMES[int(m["month"][5:]) - 1] for m in line["months"]]
+    counted = [m["visits"]["total"] if m["visits"] else None for m in line["months"]]
+    reported: list[int | None] = []
+    for m in line["months"]:  # a point's own figures, or a group's sum of them
+        sent = m.get("reported")
+        reported.append(sent["visits"] if sent else m.get("reported_visits"))
+    return bars(
+        labels,
+        [
+            ("Lượt truy cập kho số (đếm)", counted, "#2f6f4f"),
+            ("Lượt truy cập tại điểm (điểm báo cáo)", reported, "#c98a1b"),
+        ],
+        title=title,
+    )
+
+
+def province_chart(data: dict[str, Any]) -> Markup:
+    """The province's months, with the points' reported visits summed (None: nobody reported)."""
+    months = []
+    for index, month in enumerate(data["province"]["months"]):
+        sent = [p["months"][index]["reported"] for p in data["points"] if p["months"]]
+        values = [s["visits"] for s in sent if s]
+        months.append({**month, "reported_visits": sum(values) if values else None})
+    line = {**data["province"], "months": months}
+    return visits_chart(line, f"Lượt truy cập theo tháng, năm {data['year']}")
 
 
 def _nice(value: float) -> float:

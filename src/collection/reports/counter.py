@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from collection.db import utcnow
 from collection.errors import InvalidInput
-from collection.models import AccessPoint, Item, UsageDaily, UsageItemDay
+from collection.models import AccessPoint, Item, UsageItemDay, UsageMonthly
 from collection.stats import rollup
 from collection.stats.periods import months, next_month
 
@@ -88,20 +88,19 @@ def _month_keys(first: date, end: date) -> list[str]:
 def platform_report(
     session: Session, first: date, end: date, point: AccessPoint | None = None
 ) -> dict[str, Any]:
-    month = extract("month", UsageDaily.day)
-    year = extract("year", UsageDaily.day)
+    month = extract("month", UsageMonthly.month)
+    year = extract("year", UsageMonthly.month)
+    total = func.sum(UsageMonthly.measured + UsageMonthly.estimated)
     query = (
-        select(
-            year, month, UsageDaily.measure, func.sum(UsageDaily.measured + UsageDaily.estimated)
-        )
-        .where(UsageDaily.day >= first, UsageDaily.day < end)
-        .group_by(year, month, UsageDaily.measure)
+        select(year, month, UsageMonthly.measure, total)
+        .where(UsageMonthly.month >= first, UsageMonthly.month < end)
+        .group_by(year, month, UsageMonthly.measure)
     )
     if point is not None:
-        query = query.where(UsageDaily.point_id == point.id)
+        query = query.where(UsageMonthly.point_id == point.id)
     values: defaultdict[str, dict[str, int]] = defaultdict(dict)
-    for y, m, measure, total in session.execute(query):
-        values[measure][f"{int(y):04d}-{int(m):02d}"] = int(total or 0)
+    for y, m, measure, n in session.execute(query):
+        values[measure][f"{int(y):04d}-{int(m):02d}"] = int(n or 0)
     keys = _month_keys(first, end)
 
     def series(*measures: str) -> dict[str, int]:

@@ -206,3 +206,18 @@ def xlsx_bytes(data: dict[str, Any]) -> bytes:
         notes.write_string(row, 0, text)
     book.close()
     return buffer.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def render(data: dict[str, Any], form: str, frozen: Any = None) -> tuple[bytes, str]:
+    """The report in one of the export formats, with its media type."""
+    if form == "pdf":
+        from collection.reports import charts, pdf  # PyMuPDF only when a PDF is asked for
+
+        context = {"r": data, "year": data["year"], "frozen": frozen}
+        return pdf.pdf_bytes(context, str(charts.province_chart(data))), "application/pdf"
+    if form == "csv":
+        return csv_bytes(data), "text/csv; charset=utf-8"
+    return xlsx_bytes(data), XLSX

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from collection.accounts.roles import Permission, allows
 from collection.audit import service as audit
@@ -220,8 +220,14 @@ def current(
     session: Session, *, start: date, end: date, point_ids: Iterable[int] | None = None
 ) -> dict[tuple[int, date], PointFigures]:
     """The figures in force for months start..end (first days), per (point, month)."""
-    query = select(PointFigures).where(
-        PointFigures.month >= start, PointFigures.month <= end, PointFigures.replaced_at.is_(None)
+    query = (
+        select(PointFigures)
+        .where(
+            PointFigures.month >= start,
+            PointFigures.month <= end,
+            PointFigures.replaced_at.is_(None),
+        )
+        .options(selectinload(PointFigures.submitted_by))  # one query, not a join per row
     )
     if point_ids is not None:
         query = query.where(PointFigures.point_id.in_(list(point_ids)))

@@ -1,4 +1,4 @@
-"""The reports API: the yearly report (JSON, XLSX, CSV), frozen versions, points' monthly
+"""The reports API: the yearly report (JSON, XLSX, CSV, PDF), frozen versions, points' monthly
 figures (a point operator for their own point), who has not reported, and COUNTER 5.1 reports
 in the COUNTER_SUSHI shape for aggregators (with a reporter's token)."""
 
@@ -30,7 +30,6 @@ Reporter = Annotated[User, Depends(require(Permission.VIEW_REPORTS))]
 Freezer = Annotated[User, Depends(require(Permission.FREEZE_REPORTS))]
 Submitter = Annotated[User, Depends(require(Permission.SUBMIT_FIGURES))]
 MAX_SHEET = 5 * 1024 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/reports/{year}", summary="The yearly report (province, departments, points)")
@@ -53,7 +52,7 @@ def yearly_report(
 
 @router.get(
     "/reports/{year}/export",
-    summary="The yearly report as XLSX (a sheet per department) or CSV (points × months)",
+    summary="The yearly report as XLSX (a sheet per department), CSV (points × months) or PDF",
     response_class=Response,
 )
 def export_report(
@@ -61,15 +60,12 @@ def export_report(
     session: DbSession,
     settings: AppSettings,
     _user: Reporter,
-    format: Literal["xlsx", "csv"] = "xlsx",
+    format: Literal["xlsx", "csv", "pdf"] = "xlsx",
     version: int | None = None,
 ) -> Response:
     data, frozen = service.report_data(session, settings, year, version)
     name = f"bao-cao-{year}" + (f"-ban-{frozen.number}" if frozen else "")
-    if format == "csv":
-        body, media = exports.csv_bytes(data), "text/csv; charset=utf-8"
-    else:
-        body, media = exports.xlsx_bytes(data), XLSX
+    body, media = exports.render(data, format, frozen)
     return Response(
         body,
         media_type=media,

@@ -29,6 +29,7 @@ from collection.models import (
     RobotList,
     UsageDaily,
     UsageItemDay,
+    UsageMonthly,
     UsageQueryDay,
     UsageReaderDay,
     UsageUsers,
@@ -305,19 +306,17 @@ class _Sources:
     @classmethod
     def read(cls, session: Session, year: int, last_month: int) -> _Sources:
         start, end = date(year, 1, 1), _month_end(year, last_month)
-        month = extract("month", UsageDaily.day)
+        month = extract("month", UsageMonthly.month)
         daily = {
             (point, int(m), measure): Count(int(a or 0), int(b or 0))
             for point, m, measure, a, b in session.execute(
                 select(
-                    UsageDaily.point_id,
+                    UsageMonthly.point_id,
                     month,
-                    UsageDaily.measure,
-                    func.sum(UsageDaily.measured),
-                    func.sum(UsageDaily.estimated),
-                )
-                .where(UsageDaily.day >= start, UsageDaily.day < end)
-                .group_by(UsageDaily.point_id, month, UsageDaily.measure)
+                    UsageMonthly.measure,
+                    UsageMonthly.measured,
+                    UsageMonthly.estimated,
+                ).where(UsageMonthly.month >= start, UsageMonthly.month < end)
             )
         }
         users = {

@@ -24,12 +24,12 @@ from collection.reports import (
     exports,
     figures,
     freezing,
-    pdf,
     service,
     summary,
     template,
 )
-from collection.reports.routes import MAX_SHEET, XLSX
+from collection.reports.exports import XLSX
+from collection.reports.routes import MAX_SHEET
 from collection.search.vietnamese import sort_key
 from collection.stats.periods import local_day
 from collection.web.staff import done, error_fields, page, staff_router
@@ -40,7 +40,6 @@ router = staff_router()
 Reporter = Annotated[User, Depends(require(Permission.VIEW_REPORTS))]
 Freezer = Annotated[User, Depends(require(Permission.FREEZE_REPORTS))]
 Submitter = Annotated[User, Depends(require(Permission.SUBMIT_FIGURES))]
-MONTH_NAMES = [f"T{m}" for m in range(1, 13)]
 
 
 def number(value: Any) -> str:
@@ -73,33 +72,6 @@ def _year(nam: int | None) -> int:
     return service.check_year(nam or local_day(utcnow()).year)
 
 
-def _chart(line: dict[str, Any], title: str) -> Any:
-    labels = [MONTH_NAMES[int(m["month"][5:]) - 1] for m in line["months"]]
-    counted = [m["visits"]["total"] if m["visits"] else None for m in line["months"]]
-    reported: list[int | None] = []
-    for m in line["months"]:  # a point's own figures, or a group's sum of them
-        sent = m.get("reported")
-        reported.append(sent["visits"] if sent else m.get("reported_visits"))
-    return charts.bars(
-        labels,
-        [
-            ("Lượt truy cập kho số (đếm)", counted, "#2f6f4f"),
-            ("Lượt truy cập tại điểm (điểm báo cáo)", reported, "#c98a1b"),
-        ],
-        title=title,
-    )
-
-
-def _province_reported(data: dict[str, Any]) -> dict[str, Any]:
-    """The province's months with the points' reported visits summed (None: nobody reported)."""
-    months = []
-    for index, month in enumerate(data["province"]["months"]):
-        sent = [p["months"][index]["reported"] for p in data["points"] if p["months"]]
-        values = [s["visits"] for s in sent if s]
-        months.append({**month, "reported_visits": sum(values) if values else None})
-    return {**data["province"], "months": months}
-
-
 @router.get("/staff/bao-cao", response_class=HTMLResponse)
 def report_page(
     request: Request,
@@ -123,7 +95,7 @@ def report_page(
             "frozen": frozen,
             "versions": freezing.versions(session, year),
             "years": list(range(local_day(utcnow()).year, 2019, -1)),
-            "chart": _chart(_province_reported(data), f"Lượt truy cập theo tháng, năm {year}"),
+            "chart": charts.province_chart(data),
             "missing": sorted(missing, key=lambda p: sort_key(p.name)),
             "this_month": this_month,
             "suffix": f"&ban={frozen.number}" if frozen else "",
@@ -156,7 +128,9 @@ def point_report_page(
             "point_id": point_id,
             "year": year,
             "frozen": frozen,
-            "chart": _chart(line, f"{line['name']}: lượt truy cập theo tháng, năm {year}"),
+            "chart": charts.visits_chart(
+                line, f"{line['name']}: lượt truy cập theo tháng, năm {year}"
+            ),
             "suffix": f"&ban={frozen.number}" if frozen else "",
         },
     )
@@ -176,14 +150,7 @@ def report_download(
     year = _year(nam)
     data, frozen = service.report_data(session, settings, year, ban)
     name = f"bao-cao-{year}" + (f"-ban-{frozen.number}" if frozen else "")
-    if dang == "pdf":
-        chart = _chart(_province_reported(data), f"Lượt truy cập theo tháng, năm {year}")
-        body = pdf.pdf_bytes({"r": data, "year": year, "frozen": frozen}, str(chart))
-        media = "application/pdf"
-    elif dang == "xlsx":
-        body, media = exports.xlsx_bytes(data), XLSX
-    else:
-        body, media = exports.csv_bytes(data), "text/csv; charset=utf-8"
+    body, media = exports.render(data, dang, frozen)
     return Response(
         body,
         media_type=media,

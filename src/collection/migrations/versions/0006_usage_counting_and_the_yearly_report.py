@@ -70,6 +70,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "item_id", name=op.f("pk_usage_item_days")),
     )
     op.create_table(
+        "usage_monthly",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("point_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("measure", sa.String(length=40), nullable=False),
+        sa.Column("measured", sa.Integer(), nullable=False),
+        sa.Column("estimated", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "point_id", "measure", name=op.f("pk_usage_monthly")),
+    )
+    op.create_table(
         "usage_query_days",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("query", sa.String(length=200), nullable=False),
@@ -218,6 +227,7 @@ def downgrade() -> None:
     op.drop_table("usage_users")
     op.drop_table("usage_reader_days")
     op.drop_table("usage_query_days")
+    op.drop_table("usage_monthly")
     op.drop_table("usage_item_days")
     op.drop_table("usage_daily")
     op.drop_table("rollup_state")
