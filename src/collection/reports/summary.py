@@ -47,7 +47,7 @@ def _month(month: Month) -> dict[str, Any]:
         else {name: getattr(sent, name) for name in own.LABELS}
         | {
             "submitted_at": sent.submitted_at.isoformat(),
-            "submitted_by": sent.submitted_by.email if sent.submitted_by else "",
+            "submitted_by": sent.submitted_by_email,
         },
         "active": month.active,
     }

@@ -24,7 +24,6 @@ from collection.db import utcnow
 from collection.models import (
     AccessPoint,
     Item,
-    PointFigures,
     PointKind,
     RobotList,
     UsageDaily,
@@ -83,7 +82,7 @@ class Month:
     month: date
     counted: dict[str, Count]  # measure → count (empty before counting began)
     users: Count | None
-    reported: PointFigures | None
+    reported: own.Sent | None
     active: bool = False
 
     @property
@@ -301,7 +300,7 @@ class _Sources:
     daily: dict[tuple[int, int, str], Count]  # (point, month number, measure)
     users: dict[tuple[str, int], Count]  # (scope, month number) for months
     users_period: dict[str, Count]  # scope → distinct users over the report's months
-    figures: dict[tuple[int, date], PointFigures]
+    figures: dict[tuple[int, date], own.Sent]
 
     @classmethod
     def read(cls, session: Session, year: int, last_month: int) -> _Sources:
@@ -319,21 +318,19 @@ class _Sources:
                 ).where(UsageMonthly.month >= start, UsageMonthly.month < end)
             )
         }
-        users = {
-            (row.scope, row.start.month): Count(row.measured, row.estimated)
-            for row in session.scalars(
-                select(UsageUsers).where(
-                    UsageUsers.period == "month", UsageUsers.start >= start, UsageUsers.start < end
+        monthly = session.execute(
+            select(
+                UsageUsers.scope, UsageUsers.start, UsageUsers.measured, UsageUsers.estimated
+            ).where(UsageUsers.period == "month", UsageUsers.start >= start, UsageUsers.start < end)
+        )
+        users = {(scope, first.month): Count(a, b) for scope, first, a, b in monthly}
+        if last_month == 12:
+            whole = session.execute(
+                select(UsageUsers.scope, UsageUsers.measured, UsageUsers.estimated).where(
+                    UsageUsers.period == "year", UsageUsers.start == start
                 )
             )
-        }
-        if last_month == 12:
-            users_period = {
-                row.scope: Count(row.measured, row.estimated)
-                for row in session.scalars(
-                    select(UsageUsers).where(UsageUsers.period == "year", UsageUsers.start == start)
-                )
-            }
+            users_period = {scope: Count(a, b) for scope, a, b in whole}
         else:  # part of a year: distinct readers over exactly those months
             users_period = _distinct_users(session, start, end)
         return cls(
@@ -514,7 +511,7 @@ def _previous(
     point_ids: list[int], months: list[date], before: _Sources, scope: str | None
 ) -> dict[str, Any]:
     visits = Count()
-    reported: list[PointFigures] = []
+    reported: list[own.Sent] = []
     for point_id in point_ids:
         for month in months:
             visits += before.daily.get((point_id, month.month, rollup.VISITS), Count())
@@ -543,10 +540,13 @@ def _group(
 ) -> Line:
     rows = []
     for index, month in enumerate(months):
-        counted: dict[str, Count] = {}
+        sums: dict[str, list[int]] = {}
         for member in members:
             for measure, count in member.months[index].counted.items():
-                counted[measure] = counted.get(measure, Count()) + count
+                total = sums.setdefault(measure, [0, 0])
+                total[0] += count.measured
+                total[1] += count.estimated
+        counted = {measure: Count(a, b) for measure, (a, b) in sums.items()}
         users = this.users.get((scope, month.month)) if scope else None
         if users is None:
             users = sum((m.months[index].users or Count() for m in members), Count())
