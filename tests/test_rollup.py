@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from collection.config import Settings
+from collection import migrate
 from collection.db import session_scope
 from collection.models import (
     AccessPoint,
@@ -91,9 +91,21 @@ def _everything(session: Session) -> list[Any]:
     ]
 
 
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Session]:
-    with session_scope(settings.sqlalchemy_url) as session:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Iterator[Session]:
+    """The same rollup on both databases (its reads and writes go through the driver)."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("settings").sqlalchemy_url
+    else:
+        server = request.getfixturevalue("postgres_url")
+        name = "kho_" + secrets.token_hex(4)
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8'"))
+        admin.dispose()
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+        migrate.upgrade(url)
+    with session_scope(url) as session:
         for number in range(1, 8):  # items 1..7 exist (events refer to them)
             session.add(Item(id=number, title=f"Tài liệu {number}"))
         session.flush()

@@ -34,12 +34,25 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, String, delete, distinct, func, insert, literal, select, type_coerce
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    String,
+    cast,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -118,29 +131,36 @@ def rebuild(session: Session, start: date, end: date) -> Rebuilt:
     """Recompute every rollup of the local days ``start``..``end`` (both included), and the
     users of every month and year they touch. Idempotent; the caller commits."""
     began = time.perf_counter()
+    session.flush()  # the connection below does not flush the session's pending changes
     lo = day_start(start - timedelta(days=1))  # visits running into the range
     first = day_start(start).timestamp()
     hi = day_start(end + timedelta(days=1))
-    rows = session.execute(
-        select(
-            _epoch(session),
-            type_coerce(UsageEvent.kind, String()),
-            UsageEvent.access_point_id,
-            UsageEvent.reader,
-            UsageEvent.reader_new,
-            UsageEvent.visitor_id,
-            UsageEvent.item_id,
-            UsageEvent.page_number,
-            UsageEvent.query,
-            UsageEvent.hits,
+    # Through the connection, with no per-row type conversion: the ORM's rows cost more here
+    # than the counting.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                _epoch(session),
+                type_coerce(UsageEvent.kind, String()),
+                UsageEvent.access_point_id,
+                UsageEvent.reader,
+                type_coerce(UsageEvent.reader_new, Integer()),
+                UsageEvent.visitor_id,
+                UsageEvent.item_id,
+                UsageEvent.page_number,
+                UsageEvent.query,
+                UsageEvent.hits,
+            )
+            .where(
+                UsageEvent.occurred_at >= lo,
+                # a click just after the range can remove the range's last one (double-click)
+                UsageEvent.occurred_at < hi + timedelta(seconds=DOUBLE_CLICK),
+            )
+            .order_by(UsageEvent.occurred_at, UsageEvent.id)
         )
-        .where(
-            UsageEvent.occurred_at >= lo,
-            # a click just after the range can remove the range's last one (double-click)
-            UsageEvent.occurred_at < hi + timedelta(seconds=DOUBLE_CLICK),
-        )
-        .order_by(UsageEvent.occurred_at, UsageEvent.id)
-    ).all()
+        .all()
+    )
     counts, in_range = _count(rows, first, hi.timestamp())
     _replace_days(session, start, end, counts)
     for month in months(start, end):
@@ -185,7 +205,7 @@ def _count_reader(
     days: dict[int, date],
 ) -> int:
     estimated = 1 if key.startswith("e:") else 0
-    daily, items = counts.daily, counts.items
+    daily, items, readers = counts.daily, counts.items, counts.readers
     previous = -float("inf")
     clicks: dict[tuple[str, int | None, int | None], tuple[float, date, int, bool]] = {}
     sessions: set[tuple[int, int, int, str]] = set()  # (day, hour, item, investigation|request)
@@ -215,7 +235,9 @@ def _count_reader(
                 typing = (ts, words, date.min, point, measure, False, False)
                 continue
             day = days.get(day_no) or days.setdefault(day_no, date.fromordinal(_EPOCH + day_no))
-            _visit(counts, day, point, key, estimated, new_visit)
+            readers.add((day, point, key))
+            if new_visit:
+                daily[(day, point, VISITS)][estimated] += 1
             seen += 1
             daily[(day, point, measure)][0] += 1
             if words:
@@ -240,7 +262,9 @@ def _count_reader(
             continue
         day = days.get(day_no) or days.setdefault(day_no, date.fromordinal(_EPOCH + day_no))
         clicks[click] = (ts, day, point, True)
-        _visit(counts, day, point, key, estimated, new_visit)
+        readers.add((day, point, key))
+        if new_visit:
+            daily[(day, point, VISITS)][estimated] += 1
         seen += 1
         request = kind in _REQUEST_KINDS or (kind == "item_view" and page is not None)
         daily[(day, point, INVESTIGATIONS)][0] += 1
@@ -261,12 +285,6 @@ def _count_reader(
     return seen
 
 
-def _visit(counts: _Counts, day: date, point: int, key: str, estimated: int, new: bool) -> None:
-    counts.readers.add((day, point, key))
-    if new:
-        counts.daily[(day, point, VISITS)][estimated] += 1
-
-
 def _replace_days(session: Session, start: date, end: date, counts: _Counts) -> None:
     for table in (UsageDaily, UsageReaderDay, UsageQueryDay, UsageItemDay):
         session.execute(delete(table).where(table.day >= start, table.day <= end))
@@ -274,11 +292,13 @@ def _replace_days(session: Session, start: date, end: date, counts: _Counts) -> 
     def within(day: date) -> bool:
         return start <= day <= end
 
+    day = _day_value(session)
     _insert(
         session,
         UsageDaily,
+        ("day", "point_id", "measure", "measured", "estimated"),
         (
-            {"day": d, "point_id": p, "measure": m, "measured": v[0], "estimated": v[1]}
+            (day(d), p, m, v[0], v[1])
             for (d, p, m), v in counts.daily.items()
             if within(d) and (v[0] or v[1])
         ),
@@ -286,39 +306,61 @@ def _replace_days(session: Session, start: date, end: date, counts: _Counts) -> 
     _insert(
         session,
         UsageReaderDay,
-        ({"day": d, "point_id": p, "reader": r} for d, p, r in counts.readers if within(d)),
+        ("day", "point_id", "reader"),
+        ((day(d), p, r) for d, p, r in counts.readers if within(d)),
     )
     _insert(
         session,
         UsageQueryDay,
-        (
-            {"day": d, "query": q, "searches": v[0], "zero_results": v[1]}
-            for (d, q), v in counts.queries.items()
-            if within(d) and v[0]
-        ),
+        ("day", "query", "searches", "zero_results"),
+        ((day(d), q, v[0], v[1]) for (d, q), v in counts.queries.items() if within(d) and v[0]),
     )
     _insert(
         session,
         UsageItemDay,
+        ("day", "item_id", "investigations", "requests"),
         (
-            {"day": d, "item_id": i, "investigations": v[0], "requests": v[1]}
+            (day(d), i, v[0], v[1])
             for (d, i), v in counts.items.items()
             if within(d) and (v[0] or v[1])
         ),
     )
 
 
-def _insert(session: Session, table: type, rows: Iterator[dict[str, object]]) -> None:
-    """Plain Core executemany (the ORM's bulk path costs more than the counting)."""
-    target = table.__table__  # type: ignore[attr-defined]
-    batch: list[dict[str, object]] = []
+def _insert(
+    session: Session, table: type, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]
+) -> None:
+    """The driver's own executemany: SQLAlchemy's per-row parameter handling costs more than
+    the counting. Values are already what the column stores (see ``_day_value``)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    name = table.__tablename__  # type: ignore[attr-defined]
+    marks = ", ".join([mark] * len(columns))
+    sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 — our names
+    batch: list[tuple[Any, ...]] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= 20_000:
-            session.execute(insert(target), batch)
+            connection.exec_driver_sql(sql, batch)
             batch = []
     if batch:
-        session.execute(insert(target), batch)
+        connection.exec_driver_sql(sql, batch)
+
+
+def _day_value(session: Session) -> Callable[[date], Any]:
+    """A date as the driver takes it: SQLite stores the ISO text SQLAlchemy would have
+    written; PostgreSQL's driver takes the date itself."""
+    if session.get_bind().dialect.name != "sqlite":
+        return lambda day: day
+    known: dict[date, str] = {}
+
+    def text(day: date) -> str:
+        found = known.get(day)
+        if found is None:
+            found = known[day] = day.isoformat()
+        return found
+
+    return text
 
 
 def _epoch(session: Session) -> ColumnElement[Any]:
@@ -326,7 +368,7 @@ def _epoch(session: Session) -> ColumnElement[Any]:
     row into Python objects costs twice the counting."""
     if session.get_bind().dialect.name == "sqlite":
         return (func.julianday(UsageEvent.occurred_at) - 2440587.5) * 86400.0
-    return func.extract("epoch", UsageEvent.occurred_at)
+    return cast(func.extract("epoch", UsageEvent.occurred_at), Float)  # not NUMERIC: a float
 
 
 def _store_month(session: Session, month: date) -> None:
@@ -381,13 +423,12 @@ def _store_users(session: Session, period: str, start: date, end: date) -> None:
     session.execute(
         delete(UsageUsers).where(UsageUsers.period == period, UsageUsers.start == start)
     )
+    day = _day_value(session)
     _insert(
         session,
         UsageUsers,
-        (
-            {"period": period, "start": start, "scope": s, "measured": v[0], "estimated": v[1]}
-            for s, v in totals.items()
-        ),
+        ("period", "start", "scope", "measured", "estimated"),
+        ((period, day(start), s, v[0], v[1]) for s, v in totals.items()),
     )
 
 
