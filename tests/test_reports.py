@@ -451,12 +451,15 @@ def test_staff_pages_show_the_report_and_take_a_month(
     assert "Tỉ lệ điểm hoạt động hiệu quả" in html and "✗ Không đạt" in html and "✓ Đạt" in html
     assert "Thư viện xã Nga Thạch</a>: không báo cáo tháng nào" in html
     assert "<svg" in html and "trống đồng" in html
+    due = date(Y, MONTHS, 1) if TODAY.day <= 20 else date(Y, TODAY.month, 1)
+    assert f"Chưa gửi số liệu tháng {due:%m/%Y}" in html
     point = client.get(f"/staff/bao-cao/diem/{world['C']}?nam={Y}").text
     assert point.count("không báo cáo") >= MONTHS
     download = client.get(f"/staff/bao-cao/tai-ve?nam={Y}&dang=xlsx")
     assert download.status_code == 200 and download.content[:2] == b"PK"
     printed = client.get(f"/staff/bao-cao/tai-ve?nam={Y}&dang=pdf")
     assert printed.headers["content-type"] == "application/pdf"
+    assert len(printed.content) < 500_000  # fonts subset, not embedded whole
     with pymupdf.open(stream=printed.content, filetype="pdf") as document:
         text = "".join(p.get_text() for p in document)
         assert document[0].get_images()  # the chart

@@ -48,4 +48,8 @@ def pdf_bytes(context: dict[str, Any], chart_svg: str) -> bytes:
         story.draw(device)
         writer.end_page()
     writer.close()
-    return buffer.getvalue()
+    # Story embeds whole fonts (~4 MB of Noto); keep only the letters used.
+    with pymupdf.open(stream=buffer.getvalue(), filetype="pdf") as document:
+        document.subset_fonts()
+        small: bytes = document.tobytes(garbage=3, deflate=True)
+    return small

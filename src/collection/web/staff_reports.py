@@ -83,7 +83,7 @@ def report_page(
 ) -> Response:
     year = _year(nam)
     data, frozen = service.report_data(session, settings, year, ban)
-    this_month = local_day(utcnow()).replace(day=1)
+    this_month = figures.reporting_month(local_day(utcnow()))  # last month until the 20th
     missing = figures.missing(session, this_month) if year == this_month.year and not frozen else []
     return page(
         request,
