@@ -150,8 +150,10 @@ def world(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _report(client: TestClient, world: dict[str, Any], **params: Any) -> dict[str, Any]:
-    response = client.get(f"/api/v1/reports/{Y}", headers=world["reporter"], params=params)
+def _report(
+    client: TestClient, world: dict[str, Any], year: int = Y, **params: Any
+) -> dict[str, Any]:
+    response = client.get(f"/api/v1/reports/{year}", headers=world["reporter"], params=params)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
@@ -413,7 +415,7 @@ def test_frozen_versions_stay_as_submitted_and_spent_keys_are_destroyed(
     assert second.json()["number"] == 2
 
     def a_visits(version: int) -> int:
-        part = _report_year(client, world, Y - 1, point=world["A"], version=version)
+        part = _report(client, world, Y - 1, point=world["A"], version=version)
         return int(part["reported"]["visits"])
 
     assert a_visits(1) == MONTHS * 100 and a_visits(2) == MONTHS * 100 - 30
@@ -430,15 +432,6 @@ def test_frozen_versions_stay_as_submitted_and_spent_keys_are_destroyed(
     keys.forget()
     assert keys.reader_hash("cookie-id", _at(Y - 1, 3, 1)) is None
     assert keys.reader_hash("cookie-id", _at(Y, 3, 1)) is not None  # this year's key is kept
-
-
-def _report_year(
-    client: TestClient, world: dict[str, Any], year: int, **params: Any
-) -> dict[str, Any]:
-    response = client.get(f"/api/v1/reports/{year}", headers=world["reporter"], params=params)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
 
 
 def test_staff_pages_show_the_report_and_take_a_month(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,6 +84,26 @@ def parse_month(text: str) -> date:
             message_en=f"invalid month {value!r}: use MM/YYYY",
             field="month",
         ) from None
+
+
+def whole_number(value: Any, label: str, *, field: str | None = None) -> int:
+    """A figure as typed on the form or in a spreadsheet cell ("1.250", 1250.0, empty: 0)."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise InvalidInput(
+            f"«{label}» phải là số.", message_en=f"{label}: not a number", field=field
+        )
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value)
+    text = str(value).strip().replace(".", "").replace(",", "")
+    if text.lstrip("-").isdigit():
+        return int(text)
+    raise InvalidInput(
+        f"«{label}»: «{value}» không phải số nguyên.",
+        message_en=f"{label}: {value!r} is not a whole number",
+        field=field,
+    )
 
 
 def check(figures: MonthFigures, settings: Settings, *, today: date | None = None) -> None:

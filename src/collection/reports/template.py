@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from collection.config import PROJECT_ROOT
 from collection.errors import CollectionError, InvalidInput
-from collection.reports.figures import LABELS, NUMBERS, MonthFigures, parse_month
+from collection.reports.figures import LABELS, NUMBERS, MonthFigures, parse_month, whole_number
 
 TEMPLATE = PROJECT_ROOT / "ingest" / "so-lieu-diem-truy-cap.xlsx"
 HEADERS = ["Mã điểm", "Tên điểm", "Tháng (MM/YYYY)", *LABELS.values()]
@@ -65,19 +65,6 @@ def write_template(path: Path = TEMPLATE, rows: list[tuple[int, str]] | None = N
     return path
 
 
-def _number(value: Any, label: str) -> int:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, bool):
-        raise InvalidInput(f"«{label}» phải là số.")
-    if isinstance(value, int | float) and float(value).is_integer():
-        return int(value)
-    text = str(value).strip().replace(".", "").replace(",", "")
-    if text.lstrip("-").isdigit():
-        return int(text)
-    raise InvalidInput(f"«{label}»: «{value}» không phải số nguyên.")
-
-
 def _month(value: Any) -> date:
     if isinstance(value, datetime | date):  # Excel turned "11/2026" into a date
         return date(value.year, value.month, 1)
@@ -112,13 +99,13 @@ def read_sheet(data: bytes, *, default_point: int | None = None) -> list[SheetRo
             continue  # an empty or pre-filled but unfilled row
         try:
             code = cells.get("Mã điểm")
-            point_id = _number(code, "Mã điểm") if code not in (None, "") else default_point
+            point_id = whole_number(code, "Mã điểm") if code not in (None, "") else default_point
             if point_id is None:
                 raise InvalidInput("Thiếu «Mã điểm».")
             figures = MonthFigures(
                 month=_month(cells["Tháng (MM/YYYY)"]),
                 note=str(cells.get(LABELS["note"]) or "").strip(),
-                **{k: _number(cells[LABELS[k]], LABELS[k]) for k in NUMBERS},
+                **{k: whole_number(cells[LABELS[k]], LABELS[k]) for k in NUMBERS},
             )
         except CollectionError as exc:
             out.append(SheetRow(number, None, None, exc.message))

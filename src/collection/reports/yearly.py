@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import distinct, extract, func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from collection.config import Settings
@@ -30,7 +30,6 @@ from collection.models import (
     UsageItemDay,
     UsageMonthly,
     UsageQueryDay,
-    UsageReaderDay,
     UsageUsers,
 )
 from collection.reports import figures as own
@@ -332,7 +331,8 @@ class _Sources:
             )
             users_period = {scope: Count(a, b) for scope, a, b in whole}
         else:  # part of a year: distinct readers over exactly those months
-            users_period = _distinct_users(session, start, end)
+            counted = rollup.distinct_users(session, start, end)
+            users_period = {scope: Count(*pair) for scope, pair in counted.items()}
         return cls(
             daily,
             users,
@@ -381,31 +381,6 @@ def _month_end(year: int, last_month: int) -> date:
 
 def _days(column: Any, year: int, last: int) -> tuple[Any, Any]:
     return column >= date(year, 1, 1), column < _month_end(year, last)
-
-
-def _distinct_users(session: Session, start: date, end: date) -> dict[str, Count]:
-    kind = func.substr(UsageReaderDay.reader, 1, 1)
-    count = func.count(distinct(UsageReaderDay.reader))
-    where = (UsageReaderDay.day >= start, UsageReaderDay.day < end)
-    out: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for point, k, n in session.execute(
-        select(UsageReaderDay.point_id, kind, count)
-        .where(*where)
-        .group_by(UsageReaderDay.point_id, kind)
-    ):
-        out[f"p:{point}" if point else "web"][k == "e"] += n
-    for point_kind, k, n in session.execute(
-        select(AccessPoint.kind, kind, count)
-        .join(AccessPoint, AccessPoint.id == UsageReaderDay.point_id)
-        .where(*where)
-        .group_by(AccessPoint.kind, kind)
-    ):
-        out[f"kind:{point_kind}"][k == "e"] += n
-    for k, n in session.execute(
-        select(kind, count).where(*where, UsageReaderDay.point_id != 0).group_by(kind)
-    ):
-        out["points"][k == "e"] += n
-    return {scope: Count(*v) for scope, v in out.items()}
 
 
 def _point_line(
@@ -518,9 +493,10 @@ def _previous(
             figures = before.figures.get((point_id, month.replace(year=month.year - 1)))
             if figures is not None:
                 reported.append(figures)
-    users = before.users_period.get(scope, Count()) if scope else Count()
-    if scope is None or scope.startswith("d:") or scope.startswith("c:"):
+    if scope is None:  # a district or a commune: the sum of its points, as this year's
         users = sum((before.users_period.get(f"p:{p}", Count()) for p in point_ids), Count())
+    else:
+        users = before.users_period.get(scope, Count())
     return {
         "visits": visits,
         "users": users,
@@ -570,13 +546,3 @@ def _group(
         trainings=sum(m.trainings for m in members),
         trainees=sum(m.trainees for m in members),
     )
-
-
-def reported_by_month(line: Line) -> list[int | None]:
-    """A group's reported visits per month (None where no member reported)."""
-    members = line.points or [line]
-    out: list[int | None] = []
-    for index in range(len(line.months)):
-        values = [m.months[index].reported for m in members if m.months[index].reported]
-        out.append(sum(v.visits for v in values if v) if values else None)
-    return out

@@ -391,8 +391,9 @@ def _store_month(session: Session, month: date) -> None:
     )
 
 
-def _store_users(session: Session, period: str, start: date, end: date) -> None:
-    """Distinct readers of [start, end) per point, for the web, per department and overall."""
+def distinct_users(session: Session, start: date, end: date) -> dict[str, tuple[int, int]]:
+    """Distinct readers of the days [start, end), (measured, estimated), per scope: each point
+    (``p:<id>``), the web (no point), each department (``kind:…``), all points, and ``all``."""
     kind = func.substr(UsageReaderDay.reader, 1, 1)
     where = (UsageReaderDay.day >= start, UsageReaderDay.day < end)
     totals: defaultdict[str, list[int]] = defaultdict(_counter)
@@ -420,6 +421,12 @@ def _store_users(session: Session, period: str, start: date, end: date) -> None:
         add("points", k, n)
     for k, n in session.execute(select(kind, count).where(*where).group_by(kind)):
         add("all", k, n)
+    return {scope: (v[0], v[1]) for scope, v in totals.items()}
+
+
+def _store_users(session: Session, period: str, start: date, end: date) -> None:
+    """The distinct users of a month or a year, as the report reads them."""
+    totals = distinct_users(session, start, end)
     session.execute(
         delete(UsageUsers).where(UsageUsers.period == period, UsageUsers.start == start)
     )

@@ -16,6 +16,7 @@ import hmac
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -46,6 +47,34 @@ def fallback_id(secret: str, *, ip: str | None, user_agent: str, day: str | None
     day = day or utcnow().date().isoformat()
     message = f"{day}|{ip or ''}|{user_agent}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _row(
+    occurred_at: datetime,
+    kind: UsageKind,
+    *,
+    point_id: int | None = None,
+    reader: str | None = None,
+    reader_new: bool = False,
+    visitor_id: str = "",
+    item_id: int | None = None,
+    page_number: int | None = None,
+    query: str | None = None,
+    hits: int | None = None,
+) -> dict[str, Any]:
+    """A row of usage_events, as the buffer keeps it until the one insert."""
+    return {
+        "occurred_at": occurred_at,
+        "kind": kind,
+        "access_point_id": point_id,
+        "reader": reader,
+        "reader_new": reader_new,
+        "visitor_id": visitor_id,
+        "item_id": item_id,
+        "page_number": page_number,
+        "query": query,
+        "hits": hits,
+    }
 
 
 class UsageRecorder:
@@ -87,18 +116,18 @@ class UsageRecorder:
     ) -> None:
         if not who.counted:
             return
-        event = {
-            "occurred_at": utcnow(),
-            "kind": kind,
-            "access_point_id": who.point_id,
-            "reader": who.reader,
-            "reader_new": who.reader_new,
-            "visitor_id": who.visitor_id,
-            "item_id": item_id,
-            "page_number": page_number,
-            "query": (query or None) and query[:500],
-            "hits": hits,
-        }
+        event = _row(
+            utcnow(),
+            kind,
+            point_id=who.point_id,
+            reader=who.reader,
+            reader_new=who.reader_new,
+            visitor_id=who.visitor_id,
+            item_id=item_id,
+            page_number=page_number,
+            query=(query or None) and query[:500],
+            hits=hits,
+        )
         with self._lock:
             self._pending.append(event)
 
@@ -115,20 +144,7 @@ class UsageRecorder:
             if reader in self._kept:
                 return
             self._kept.add(reader)
-            self._pending.append(
-                {
-                    "occurred_at": now,
-                    "kind": UsageKind.COOKIE_KEPT,
-                    "access_point_id": None,
-                    "reader": reader,
-                    "reader_new": False,
-                    "visitor_id": "",
-                    "item_id": None,
-                    "page_number": None,
-                    "query": None,
-                    "hits": None,
-                }
-            )
+            self._pending.append(_row(now, UsageKind.COOKIE_KEPT, reader=reader))
 
     def flush(self) -> int:
         """Write what is pending; returns how many events were written."""

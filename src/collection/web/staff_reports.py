@@ -241,17 +241,6 @@ def figures_page(
     return _figures_page(request, session, settings, user, point_id=diem)
 
 
-def _whole(text: str, name: str) -> int:
-    value = text.strip().replace(".", "")
-    if not value:
-        return 0
-    if not value.lstrip("-").isdigit():
-        raise InvalidInput(
-            f"«{figures.LABELS[name]}» phải là một số nguyên.", message_en=name, field=name
-        )
-    return int(value)
-
-
 @router.post("/staff/so-lieu", response_class=HTMLResponse)
 def figures_submit(
     request: Request, session: DbSession, settings: AppSettings, user: Submitter, form: Form
@@ -263,7 +252,10 @@ def figures_submit(
         entered = figures.MonthFigures(
             month=month,
             note=values["note"].strip(),
-            **{k: _whole(values[k], k) for k in figures.NUMBERS},
+            **{
+                k: figures.whole_number(values[k], figures.LABELS[k], field=k)
+                for k in figures.NUMBERS
+            },
         )
         figures.submit(session, point_id=point_id, figures=entered, actor=user, settings=settings)
     except CollectionError as exc:
