@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from collection.ingest.documents import deskew
+from collection.ingest.preprocess import deskew
 from tests import material
 
 TEXT = (

@@ -116,7 +116,13 @@ class Settings(BaseSettings):
         "vie", pattern=r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$", description="Default Tesseract languages."
     )
     max_pages: int = Field(10_000, ge=1, description="Most pages one file may have.")
-    ocr_dpi: int = Field(300, ge=100, le=600, description="Resolution PDF pages are OCRed at.")
+    ocr_dpi: int = Field(
+        300,
+        ge=100,
+        le=600,
+        description="Resolution PDF pages with no scanned image are OCRed at; scans are read "
+        "at their own.",
+    )
     ocr_processes: int = Field(
         0, ge=0, le=64, description="Tesseract processes per job; 0 means one per core."
     )

@@ -6,11 +6,13 @@ data and write images to files, so a crash here cannot take the worker down.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from collection.errors import InvalidInput
+from collection.ingest import preprocess
 from collection.ingest.sniff import IMAGE_TYPES
 
 # Pillow refuses images above twice this (decompression bombs); 300 MP lets a 600 dpi A1 newspaper
@@ -223,73 +225,107 @@ def _scan_zoom(page: Any) -> float:
     return max(zooms, default=float("inf"))
 
 
+# Longest side of an image given to Tesseract: a bigger page is reduced (a whole factor) first.
+MAX_OCR_SIDE = 7000
+
+
 def render_for_ocr(
     path: str, media_type: str, numbers: list[int], out_dir: str, *, dpi: int
 ) -> list[dict[str, Any]]:
-    """Write a grey PNG per page at ``dpi`` for Tesseract (fast PNG compression: it is temporary)."""
+    """A grey PNG per page for Tesseract, at the resolution of the page's own scan (``dpi``
+    only for pages with no page-sized image), specks removed and skew taken out where needed
+    (see preprocess.py); with the dpi to tell Tesseract (None: let it estimate)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = []
+    for number, grey, native in _ocr_pages(path, media_type, numbers, dpi):
+        ready = preprocess.prepare(grey, native)
+        target = out / f"{number}-ocr.png"
+        extra = {"dpi": (ready.dpi, ready.dpi)} if ready.dpi else {}
+        ready.image.save(target, compress_level=1, **extra)
+        results.append(
+            {
+                "number": number,
+                "ocr": str(target),
+                "dpi": ready.dpi,
+                "skew": ready.skew,
+                "despeckled": ready.despeckled,
+            }
+        )
+    return results
+
+
+def _ocr_pages(
+    path: str, media_type: str, numbers: list[int], dpi: int
+) -> Iterator[tuple[int, Any, int | None]]:
+    """(number, grey image, its dpi or None) of each page, at the scan's own resolution."""
     if media_type in IMAGE_TYPES:
         for number in numbers:
-            grey = _image_page(path, number, draft=None).convert("L")
-            if max(grey.size) > 6000:
-                grey.thumbnail((6000, 6000))
-            target = out / f"{number}-ocr.png"
-            grey, angle = deskew(grey)
-            grey.save(target, compress_level=1)
-            results.append({"number": number, "ocr": str(target), "skew": angle})
-        return results
+            yield (number, *_image_for_ocr(path, number))
+        return
     import pymupdf
     from PIL import Image
 
     with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
         for count, number in enumerate(numbers):
-            pix = document[number - 1].get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
-            target = out / f"{number}-ocr.png"
-            grey, angle = deskew(Image.frombytes("L", (pix.width, pix.height), pix.samples))
-            grey.save(target, compress_level=1)
-            results.append({"number": number, "ocr": str(target), "skew": angle})
+            page = document[number - 1]
+            native = _scan_zoom(page) * 72
+            wanted = float(dpi) if native == float("inf") else native / preprocess.reduction(native)
+            longest = max(page.rect.width, page.rect.height, 1) * wanted / 72
+            if longest > MAX_OCR_SIDE:
+                wanted /= math.ceil(longest / MAX_OCR_SIDE)
+            pix = page.get_pixmap(
+                matrix=pymupdf.Matrix(wanted / 72, wanted / 72),
+                colorspace=pymupdf.csGRAY,
+                alpha=False,
+            )
+            yield number, Image.frombytes("L", (pix.width, pix.height), pix.samples), round(wanted)
             if count % 20 == 19:
                 pymupdf.TOOLS.store_shrink(100)
-    return results
 
 
-MAX_SKEW = 5.0  # degrees either way; more than this is a rotated page, which OSD handles
-SKEW_STEP = 0.25
+def _image_for_ocr(path: str, number: int) -> tuple[Any, int | None]:
+    """One frame of an image file in grey, upright, with square pixels, at most MAX_OCR_SIDE
+    px (reduced while decoding where JPEG allows: a 600 dpi A3 page never exists at full size);
+    its dpi if the file's is believable."""
+    from PIL import Image, ImageOps
+
+    image = _open_image(path)
+    image.seek(number - 1)
+    x_dpi, y_dpi = (preprocess.plausible_dpi(v) for v in _dpi_field(image))
+    if image.format == "JPEG":
+        factor = max(
+            preprocess.reduction(max(x_dpi or 0, y_dpi or 0)),
+            math.ceil(max(image.size) / MAX_OCR_SIDE),
+        )
+        if factor > 1:
+            full_width = image.width
+            image.draft("L", (image.width // factor, image.height // factor))
+            shrink = image.width / full_width
+            x_dpi, y_dpi = (round(v * shrink) if v else None for v in (x_dpi, y_dpi))
+    image = ImageOps.exif_transpose(image).convert("L")
+    if (factor := math.ceil(max(image.size) / MAX_OCR_SIDE)) > 1:
+        image = image.reduce(factor)
+        x_dpi, y_dpi = (round(v / factor) if v else None for v in (x_dpi, y_dpi))
+    if x_dpi and y_dpi and abs(x_dpi - y_dpi) > 0.1 * max(x_dpi, y_dpi):
+        # A fax at 204 × 98 dpi: stretch the short axis so letters have their shape again.
+        top = max(x_dpi, y_dpi)
+        image = image.resize(
+            (round(image.width * top / x_dpi), round(image.height * top / y_dpi)),
+            Image.Resampling.BICUBIC,
+        )
+        x_dpi = top
+    return image, x_dpi
 
 
-def deskew(grey: Any) -> tuple[Any, float]:
-    """Straighten a slightly skewed scan. Measured on our OCR-quality bench: plain Tesseract on
-    2-3° pages breaks letters with descenders (gạo → øa0, trang → tran§), CER 0.15-0.29 %;
-    deskewed first, 0.02-0.05 %.
-
-    The skew is the angle at which the rows of a small copy of the page are most uneven: text
-    lines become sharp dark bands, the gaps between them white (a projection profile)."""
-    from PIL import Image, ImageOps, ImageStat
-
-    small = ImageOps.invert(grey)  # ink bright, paper dark: rotation fills with dark (no ink)
-    small.thumbnail((900, 900))
-
-    def unevenness(angle: float) -> float:
-        turned = small.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
-        rows = turned.resize((1, turned.height), Image.Resampling.BOX)
-        return float(ImageStat.Stat(rows).var[0])
-
-    if ImageStat.Stat(small).mean[0] < 1.0:
-        return grey, 0.0  # a blank page
-    # Whole degrees first, then quarter degrees around the best one: 11 + 8 small rotations.
-    coarse = max(range(-int(MAX_SKEW), int(MAX_SKEW) + 1), key=lambda a: unevenness(float(a)))
-    fine = [
-        coarse + SKEW_STEP * k
-        for k in range(-4, 5)
-        if k and abs(coarse + SKEW_STEP * k) <= MAX_SKEW
-    ]
-    best = max([float(coarse), *fine], key=unevenness)
-    if abs(best) < SKEW_STEP:
-        return grey, 0.0
-    straight = grey.rotate(best, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-    return straight, best
+def _dpi_field(image: Any) -> tuple[float | None, float | None]:
+    """The image's own resolution, as its file states it (PNG pHYs, TIFF, JPEG JFIF/EXIF)."""
+    dpi = image.info.get("dpi")
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None, None
+    return x, y
 
 
 def _image_page(path: str, number: int, *, draft: int | None) -> Any:

@@ -347,9 +347,10 @@ def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: in
             if index + 1 < len(batches):
                 upcoming = renderer.submit(render, batches[index + 1])
             futures = {
-                pool.submit(
-                    ocr.recognise, Path(r["ocr"]), languages=languages, dpi=ctx.settings.ocr_dpi
-                ): r["number"] + offset
+                pool.submit(ocr.recognise, Path(r["ocr"]), languages=languages, dpi=r["dpi"]): r[
+                    "number"
+                ]
+                + offset
                 for r in rendered
             }
             for future in as_completed(futures):
