@@ -303,21 +303,27 @@ def test_pages_get_iiif_zoom_tiles(api: Api, client: Any, settings: Settings) ->
     assert document["profile"] == "level0" and document["type"] == "ImageService3"
     assert (document["width"], document["height"]) == scan.size
     tile_size = document["tiles"][0]["width"]
-    assert tile_size == 512 and document["tiles"][0]["scaleFactors"][:3] == [1, 2, 4]
+    assert tile_size == 1024 and document["tiles"][0]["scaleFactors"][:2] == [1, 2]
 
-    # The top-left tile at full resolution and the whole page at the smallest scale.
-    corner = client.get(f"/iiif/3/{public_id}-1/0,0,512,512/512,512/0/default.jpg")
+    # The top-left tile at full resolution.
+    side = min(1024, scan.height)
+    corner = client.get(f"/iiif/3/{public_id}-1/0,0,1024,{side}/1024,{side}/0/default.jpg")
     assert corner.status_code == 200 and corner.headers["content-type"] == "image/jpeg"
-    assert Image.open(io.BytesIO(corner.content)).size == (512, 512)
+    assert Image.open(io.BytesIO(corner.content)).size == (1024, side)
     assert "public" in corner.headers["cache-control"]
     for missing in [
         "0,0,500,500/500,500/0/default.jpg",  # level 0: not a tile that was cut
-        "0,0,512,512/512,512/90/default.jpg",
-        "0,0,512,512/512,512/0/gray.jpg",
+        f"0,0,1024,{side}/1024,{side}/90/default.jpg",
+        f"0,0,1024,{side}/1024,{side}/0/gray.jpg",
         "..%2F..%2Fpages/512,512/0/default.jpg",
     ]:
         assert client.get(f"/iiif/3/{public_id}-1/{missing}").status_code == 404, missing
     assert client.get(f"/iiif/3/{public_id}-2/info.json").status_code == 404
+
+    # A page whose page image already shows all it has (an A4 born-digital page) gets no tiles.
+    small_id = new_item(api)
+    assert ingest(api, settings, small_id, "a4.pdf", material.born_digital_pdf())["state"] == "done"
+    assert client.get(f"/iiif/3/{small_id}-1/info.json").status_code == 404
 
     # The draft: nothing for the public, everything for staff.
     hidden = client.get(f"/iiif/3/{draft_id}-1/info.json")

@@ -15,7 +15,7 @@ import socket
 import tempfile
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,10 +37,13 @@ from collection.storage import ObjectStore, store_for
 from collection.text import legacy
 
 log = logging.getLogger(__name__)
-RENDER_BATCH = 16  # pages rendered for OCR per sandbox call: bounds temp disk (~1 MB a page)
+# Pages rendered for OCR per sandbox call (a page is 4-17 MB of temp disk, uncompressed), and
+# so ~12 pages a Tesseract run on two cores: its start-up spread thin.
+RENDER_BATCH = 24
 # Page images per sandbox call: fewer calls, at ~150 KB of temp disk a page.
 IMAGE_BATCH = 64
-TILE_BATCH = 8  # ~80 tiles and ~2 MB of temp disk a page
+TILE_BATCH = 8  # ~10-20 tiles and ~2 MB of temp disk a page
+DEEP_ZOOM_DETAIL = 1.25
 
 
 @dataclass
@@ -320,14 +323,13 @@ def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: in
     """Render and OCR these pages, one tesseract per core, recording each page as it is done.
 
     Rendering the next batch (in the sandbox) overlaps OCR of this one, and the first batch is
-    one page per core, so no core waits for a whole batch to be rendered."""
+    one page per core, growing after, so no core waits for a whole batch to be rendered. Each core reads its
+    share of a batch in one Tesseract run (its start-up paid once for ~8 pages)."""
     if not numbers:
         return
     path, stored = ctx.original()
     processes = ctx.settings.ocr_processes or os.cpu_count() or 1
-    batches = [numbers[:processes]] + [
-        numbers[i : i + RENDER_BATCH] for i in range(processes, len(numbers), RENDER_BATCH)
-    ]
+    batches = _growing_batches(numbers, processes)
 
     def render(batch: list[int]) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = ctx.sandboxed(
@@ -340,29 +342,64 @@ def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: in
         )
         return result
 
-    with ThreadPoolExecutor(max_workers=1) as renderer, ThreadPoolExecutor(processes) as pool:
-        upcoming = renderer.submit(render, batches[0])
-        for index in range(len(batches)):
-            rendered = upcoming.result()
-            if index + 1 < len(batches):
-                upcoming = renderer.submit(render, batches[index + 1])
-            futures = {
-                pool.submit(ocr.recognise, Path(r["ocr"]), languages=languages, dpi=r["dpi"]): r[
-                    "number"
-                ]
-                + offset
-                for r in rendered
-            }
-            for future in as_completed(futures):
-                number = futures[future]
-                result = future.result()
+    def store(futures: dict[Future[list[ocr.PageText]], list[int]], folder: Path) -> None:
+        for future in as_completed(futures):
+            for number, result in zip(futures[future], future.result(), strict=True):
                 ctx.store.put_bytes(
                     ocr_pdf_key(stored.item_id, number),
                     result.pdf.read_bytes(),
                     media_type="application/pdf",
                 )
                 _record_ocr(ctx, stored.item_id, number, result.text, result.confidence)
-            shutil.rmtree(ctx.workdir / f"ocr-{batches[index][0]}", ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    # Two batches in flight: while the cores read one, the next is queued behind it, so a core
+    # that finishes its share early starts on the next batch instead of waiting.
+    with ThreadPoolExecutor(max_workers=1) as renderer, ThreadPoolExecutor(processes) as pool:
+        upcoming = renderer.submit(render, batches[0])
+        previous: tuple[dict[Future[list[ocr.PageText]], list[int]], Path] | None = None
+        for index in range(len(batches)):
+            rendered = upcoming.result()
+            if index + 1 < len(batches):
+                upcoming = renderer.submit(render, batches[index + 1])
+            futures = {
+                pool.submit(
+                    ocr.recognise_many,
+                    [Path(r["ocr"]) for r in group],
+                    languages=languages,
+                    dpi=group[0]["dpi"],
+                ): [r["number"] + offset for r in group]
+                for group in _share(rendered, processes)
+            }
+            if previous is not None:
+                store(*previous)
+            previous = futures, ctx.workdir / f"ocr-{batches[index][0]}"
+        if previous is not None:
+            store(*previous)
+
+
+def _growing_batches(numbers: list[int], first: int) -> list[list[int]]:
+    """Batches of ``first``, then twice as many each time up to RENDER_BATCH: rendering a batch
+    takes a fifth of the time OCR of the one before does, so the cores never wait for pages."""
+    batches, start, size = [], 0, max(first, 1)
+    while start < len(numbers):
+        batches.append(numbers[start : start + size])
+        start += size
+        size = min(size * 2, RENDER_BATCH)
+    return batches
+
+
+def _share(rendered: list[dict[str, Any]], processes: int) -> list[list[dict[str, Any]]]:
+    """Rendered pages dealt into at most ``processes`` runs of Tesseract, pages of one dpi to a
+    run (its --dpi is for all of them), in page order within each."""
+    by_dpi: dict[int | None, list[dict[str, Any]]] = {}
+    for page in rendered:
+        by_dpi.setdefault(page["dpi"], []).append(page)
+    groups: list[list[dict[str, Any]]] = []
+    for pages in by_dpi.values():
+        size = -(-len(pages) // processes)  # ceiling
+        groups += [pages[i : i + size] for i in range(0, len(pages), size)]
+    return groups
 
 
 def _record_ocr(
@@ -479,10 +516,13 @@ def tiles_prefix(item_id: int, number: int) -> str:
 
 
 def make_tiles(ctx: JobContext) -> None:
-    """Static IIIF level-0 zoom tiles per page, in S3 under ``tiles/<item>/<page>/``; last, as the
-    item is readable without them."""
+    """Static IIIF level-0 zoom tiles, in S3 under ``tiles/<item>/<page>/``, for the pages that
+    have more to show than their page image: scans above 1.25 × its size, vector pages larger
+    than A4. Last, as the item is readable without them."""
 
     def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
+        if result["dir"] is None:
+            return {"tiles_prefix": None}  # its page image shows all it has
         prefix = tiles_prefix(item_id, number)
         folder = Path(result["dir"])
         ctx.store.put_files(
@@ -502,6 +542,8 @@ def make_tiles(ctx: JobContext) -> None:
         render=documents.render_tiles,
         save=save,
         long_side=ctx.settings.tile_source_px,
+        # Deep zoom where the page has clearly more detail than its page image.
+        deep_from=round(ctx.settings.page_image_px * DEEP_ZOOM_DETAIL),
     )
 
 

@@ -12,6 +12,7 @@ Measured on `bench/ocr_quality.py`'s degraded scans (the numbers are in its outp
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,9 @@ MAX_OCR_DPI = 400
 # A dpi field outside this range is a mistake of the software that wrote it (1, 72000...).
 PLAUSIBLE_DPI = (50, 2400)
 MAX_SKEW = 5.0  # degrees either way; more than this is a rotated page, which OSD handles
-SKEW_STEP = 0.25
+SKEW_STEP = 0.05
+MIN_SKEW = 0.1  # less is not worth a resampling of the page
+SKEW_STRIPS = 16
 # Lone ink pixels (no other ink in their 5×5 neighbourhood) per 10,000 pixels above which a page
 # is speckled: clean text at 150-300 dpi, JPEG or not, has none (0.00 on every clean page of
 # the bench); dust and toner specks give 0.3-1.7. Thin strokes at 150 dpi are never alone.
@@ -64,44 +67,73 @@ def prepare(grey: Any, dpi: int | None) -> Prepared:
 
 
 def lone_specks(grey: Any) -> float:
-    """Ink pixels with no other ink within two pixels, per 10,000 pixels of the page."""
+    """Ink pixels with no other ink within two pixels, per 10,000 pixels, counted on a band
+    across the middle third of the page (specks fall everywhere alike; a third of the work)."""
     from PIL import ImageChops, ImageFilter, ImageStat
 
-    ink = grey.point(lambda v: 255 if v < 128 else 0)
+    band = grey.crop((0, grey.height // 3, grey.width, grey.height * 2 // 3))
+    ink = band.point(lambda v: 255 if v < 128 else 0)
     # The 5×5 mean of the ink mask is 10 for a lone pixel, 20 for a pair (255 / 25 each).
     crowd = ink.filter(ImageFilter.BoxBlur(2)).point(lambda v: 255 if v < 26 else 0)
     alone = ImageStat.Stat(ImageChops.multiply(ink, crowd)).sum[0] / 255
-    return float(alone * 10_000 / max(grey.width * grey.height, 1))
+    return float(alone * 10_000 / max(band.width * band.height, 1))
+
+
+def skew_angle(grey: Any) -> float:
+    """The page's skew in degrees (counter-clockwise turn that straightens it), 0.0 if it has
+    none to speak of or no text; Leptonica's method (pixFindSkew): projection profiles of
+    sheared copies of a small image, the angle whose text lines give the most uneven rows.
+
+    The small image is cut into vertical strips whose row profiles are computed once; shearing
+    by an angle is then shifting each strip's profile by its offset: 42 angles tried, to
+    0.05°, for a tenth of the cost of one rotation of the page."""
+    import numpy as np
+
+    small = grey.reduce(max(1, math.ceil(max(grey.size) / 1000)))
+    ink = 255.0 - np.asarray(small, dtype=np.float32)  # ink bright, paper 0
+    if ink.mean() < 1.0:
+        return 0.0  # a blank page
+    height, width = ink.shape
+    strips = SKEW_STRIPS
+    edges = np.linspace(0, width, strips + 1).astype(int)
+    profiles = np.stack([ink[:, a:b].sum(axis=1) for a, b in itertools.pairwise(edges)])
+    centres = (edges[:-1] + edges[1:]) / 2 - width / 2
+    margin = int(np.ceil(width / 2 * np.tan(np.radians(MAX_SKEW)))) + 1
+    padded = np.zeros((strips, height + 2 * margin), dtype=np.float64)
+    padded[:, margin : margin + height] = profiles
+
+    def score(angle: float) -> float:
+        # Turning the page by +angle (counter-clockwise) lifts its right side: a strip at x
+        # moves up by x·tan(angle), so its rows are read that much lower (between two rows:
+        # shared between them, so a tenth of a degree still counts).
+        shifts = centres * np.tan(np.radians(angle))
+        whole = np.floor(shifts).astype(int)
+        part = shifts - whole
+        total = np.zeros(height + 2 * margin)
+        for strip in range(strips):
+            row = padded[strip]
+            total += (1 - part[strip]) * np.roll(row, -whole[strip])
+            total += part[strip] * np.roll(row, -whole[strip] - 1)
+        differences = np.diff(total)
+        return float(differences @ differences)  # Leptonica's "sum of squares of differences"
+
+    # Half degrees, then every SKEW_STEP within half a degree of the best (a peak is ~2° wide).
+    # Angles too small to move any strip by a pixel score alike: the one nearest 0 wins.
+    def key(angle: float) -> tuple[float, float]:
+        return score(angle), -abs(angle)
+
+    coarse = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5), key=key)
+    fine = np.round(np.arange(coarse - 0.5, coarse + 0.5 + 1e-9, SKEW_STEP), 2)
+    best = float(max(fine[np.abs(fine) <= MAX_SKEW], key=key))
+    return 0.0 if abs(best) < MIN_SKEW else round(best, 2)
 
 
 def deskew(grey: Any) -> tuple[Any, float]:
-    """Straighten a slightly skewed scan; the image and the angle it was turned by.
+    """Straighten a slightly skewed scan; the image and the angle it was turned by."""
+    from PIL import Image
 
-    The skew is the angle at which the rows of a small copy of the page are most uneven: text
-    lines become sharp dark bands, the gaps between them white (a projection profile). Whole
-    degrees first, then quarter degrees around the best one: 11 + 8 small rotations. On the
-    bench's scans it finds the true angle within a quarter degree, where Tesseract's own
-    estimate (what OCRmyPDF --deskew uses) was up to 0.4° off."""
-    from PIL import Image, ImageOps, ImageStat
-
-    small = ImageOps.invert(grey.convert("L"))  # ink bright: rotation fills with dark (no ink)
-    small.thumbnail((900, 900))
-
-    def unevenness(angle: float) -> float:
-        turned = small.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
-        rows = turned.resize((1, turned.height), Image.Resampling.BOX)
-        return float(ImageStat.Stat(rows).var[0])
-
-    if ImageStat.Stat(small).mean[0] < 1.0:
-        return grey, 0.0  # a blank page
-    coarse = max(range(-int(MAX_SKEW), int(MAX_SKEW) + 1), key=lambda a: unevenness(float(a)))
-    fine = [
-        coarse + SKEW_STEP * k
-        for k in range(-4, 5)
-        if k and abs(coarse + SKEW_STEP * k) <= MAX_SKEW
-    ]
-    best = max([float(coarse), *fine], key=unevenness)
-    if abs(best) < SKEW_STEP:
+    angle = skew_angle(grey)
+    if not angle:
         return grey, 0.0
-    straight = grey.rotate(best, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
-    return straight, best
+    straight = grey.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    return straight, angle
