@@ -59,6 +59,13 @@ A5_PX = (1748, 2480)  # 148 × 210 mm at 300 dpi
 BORN_DIGITAL_PAGES = 100
 SEARCH_PAGES = 10
 SEARCH_WORD = "Quảng Xương"  # only on page 10 of the upload→searchable file
+# Aims (issue #15), each against this machine's 2 cores.
+AIM_OCR_RATIO = 0.9  # the OCR stage against plain tesseract on the same pages
+AIM_SEARCHABLE_PAGES_S = 200  # a born-digital PDF, upload until indexed
+AIM_ALL_DERIVATIVES_PAGES_S = 40  # ... until its last derivative
+AIM_SEARCHABLE_S = 3.0  # a 10-page upload until a search finds its page 10
+AIM_TILES_S_PER_PAGE = 0.1
+AIM_TREE_MB = 400  # the worker's process tree on a 1,000-page scan
 
 SENTENCES = [
     "Thanh Hóa là tỉnh cực bắc của vùng Bắc Trung Bộ, phía bắc giáp Ninh Bình và Hòa Bình.",
@@ -364,7 +371,7 @@ def embedded_services(name: str) -> Iterator[tuple[Path, dict[str, Any]]]:
 
 
 def run() -> dict[str, Any]:
-    pages_ocr = int(os.environ.get("BENCH_OCR_PAGES", "8"))
+    pages_ocr = int(os.environ.get("BENCH_OCR_PAGES", "50"))
     rounds = int(os.environ.get("BENCH_OCR_ROUNDS", "3"))
     with embedded_services("ingest") as (workdir, fields):
         fields |= {
@@ -451,6 +458,12 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             "pages_per_s": _r(pages_ocr / (best["receive_s"] + best["job_s"])),
         },
         "ratio_pipeline_vs_baseline": _r(best_base / ocr_s, 2),
+        "aim_ratio": AIM_OCR_RATIO,
+        "within_aim": best_base / ocr_s >= AIM_OCR_RATIO,
+        "included": "the whole ocr stage in a warm worker: rendering and preparing page images "
+        "in the sandbox, tesseract (text, TSV, one-page PDFs), storing the PDFs in S3 and each "
+        "page's text in the database; the baseline: tesseract on page images already rendered",
+        "cpu_s_ocr_stage_worker_and_tesseract": _r(best["stages_cpu_s"]["ocr"]),
         "ratio_tesseract_part_vs_baseline": _r(best_base / best["tesseract_span_s"], 2),
         "ratio_full_job_vs_baseline": _r(best_base / (best["receive_s"] + best["job_s"]), 2),
     }
@@ -464,6 +477,9 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
     if job["state"] != "done" or job["images"] != BORN_DIGITAL_PAGES:
         raise RuntimeError(f"born-digital job: {job['state']} {job['error']}")
     total_s = job["receive_s"] + job["job_s"]
+    searchable_s = job["receive_s"] + sum(
+        job["stages_s"][name] for name in ("extract", "ocr", "normalise", "index")
+    )
     born_result = {
         "pages": BORN_DIGITAL_PAGES,
         "file_mb": _r(book.stat().st_size / 1024 / 1024, 2),
@@ -471,6 +487,9 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             **_job_summary(job),
             "total_s": _r(total_s),
             "pages_per_s": _r(BORN_DIGITAL_PAGES / total_s, 2),
+            "aim_all_derivatives_pages_per_s": AIM_ALL_DERIVATIVES_PAGES_S,
+            "pages_per_s_searchable": _r(BORN_DIGITAL_PAGES / searchable_s, 1),
+            "aim_searchable_pages_per_s": AIM_SEARCHABLE_PAGES_S,
             # The aim's measure: upload to searchable with page images and thumbnails (the
             # searchable PDF and the zoom tiles come after, while the item is already readable).
             "pages_per_s_to_images": _r(
@@ -508,8 +527,8 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
         "pages": SEARCH_PAGES,
         "word": SEARCH_WORD,
         "seconds": _r(job["searchable_s"]),
-        "target_s": 5.0,
-        "within_target": job["searchable_s"] <= 5.0,
+        "target_s": AIM_SEARCHABLE_S,
+        "within_target": job["searchable_s"] <= AIM_SEARCHABLE_S,
         **_job_summary(job),
         "index_wait_s": _r(job["index_wait_s"]),
         "meili_tasks": [
@@ -538,6 +557,8 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             raise RuntimeError(f"long scan job: {job['state']} {job['error']}")
         long_scans[f"{count}_pages"] = {
             "file_mb": _r(scan.stat().st_size / 1024 / 1024, 1),
+            "tiles_s_per_page": _r(job["stages_s"]["tiles"] / count),
+            "aim_tiles_s_per_page": AIM_TILES_S_PER_PAGE,
             **_job_summary(job),
             "memory_mb": _memory(job),
         }
@@ -557,6 +578,6 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             f"born_digital_{BORN_DIGITAL_PAGES}_pages": born_memory,
             f"born_digital_{SEARCH_PAGES}_pages": _memory(search_job),
             "long_scans": long_scans,
-            "target_mb": 500,
+            "target_mb": AIM_TREE_MB,
         },
     }

@@ -173,3 +173,28 @@ def test_a_photograph_gets_no_garbage_words(api: Api, settings: Settings) -> Non
         assert ingest(api, settings, item_id, name, data)["state"] == "done"
         [page] = pages_of(api, item_id)
         assert str(page["text"]).split() == [], (name, page["text"])
+
+
+def test_one_tesseract_run_reads_several_pages_in_order(tmp_path: Path) -> None:
+    """Pages read in one run come back each with its own text and one-page PDF; an upside-down
+    one among them is turned and read again on its own; a broken one fails alone."""
+    from collection.errors import InvalidInput
+    from collection.ingest import ocr
+
+    texts = [f"Trang {n}: {TEXT}" for n in ("một", "hai", "ba")]
+    images = []
+    for n, text in enumerate(texts, start=1):
+        page = material.scanned_image(" ".join([text] * 3))
+        path = tmp_path / f"{n}-ocr.pgm"
+        (page.rotate(180) if n == 2 else page).save(path)
+        images.append(path)
+    results = ocr.recognise_many(images, languages="vie", dpi=300)
+    assert [" ".join(r.text.split()) for r in results] == [" ".join([t] * 3) for t in texts]
+    for result in results:
+        with pymupdf.open(result.pdf) as pdf:
+            assert pdf.page_count == 1
+
+    broken = tmp_path / "4-ocr.pgm"
+    broken.write_bytes(b"P5\n100 100\n255\n")  # a header and no pixels
+    with pytest.raises(InvalidInput):
+        ocr.recognise_many([images[0], broken], languages="vie", dpi=300)

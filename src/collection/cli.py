@@ -201,11 +201,14 @@ def worker(
     requeue_orphans(settings)
     # Tesseract must not spread over every core: one OCR process per worker process.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    from collection.ingest import sandbox
+
+    sandbox.warm()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
     )
     # Threads, not processes: the heavy work of a job already runs in child processes (the
-    # parsing sandbox, one tesseract per page), and Huey's daemonic process workers may not
+    # parsing sandbox, tesseract runs), and Huey's daemonic process workers may not
     # start children.
     consumer = huey.create_consumer(
         workers=workers or settings.workers, worker_type="thread", periodic=True

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 RENDER_BATCH = 24
 # Page images per sandbox call: fewer calls, at ~150 KB of temp disk a page.
 IMAGE_BATCH = 64
+PARALLEL_SAVES = 8  # S3 puts in flight while a batch's pages are stored
 TILE_BATCH = 8  # ~10-20 tiles and ~2 MB of temp disk a page
 DEEP_ZOOM_DETAIL = 1.25
 
@@ -456,34 +457,58 @@ def _derive_pages(
     batch_size: int,
     render: Callable[..., list[dict[str, Any]]],
     save: Callable[[int, int, dict[str, Any]], dict[str, Any]],
+    parallel: int = 1,
     **render_kwargs: Any,
 ) -> None:
-    """Render the file's pages in sandboxed batches into ``workdir/folder``, store what each page
-    made (``save(item_id, number, result)`` puts it in S3 and returns the Page columns to set),
-    and record those columns batch by batch, with progress."""
+    """Render the file's pages in sandboxed batches into ``workdir/folder-<n>``, up to
+    ``parallel`` batches at once, store what each page made (``save(item_id, number, result)``
+    puts it in S3, several pages at a time, and returns the Page columns to set), and record
+    those columns batch by batch, with progress."""
     path, stored = ctx.original()
     with ctx.session() as session:
         numbers = [p.number for p in _file_pages(session, stored.id)]
     offset = numbers[0] - 1 if numbers else 0
-    out = ctx.workdir / folder
     ctx.progress(0, len(numbers))
-    for start in range(0, len(numbers), batch_size):
-        batch = numbers[start : start + batch_size]
-        pages = [n - offset for n in batch]
-        results = ctx.sandboxed(
-            render, str(path), stored.media_type, pages, str(out), **render_kwargs
-        )
-        columns = {
-            r["number"] + offset: save(stored.item_id, r["number"] + offset, r) for r in results
-        }
-        with ctx.session() as session:
-            for page in session.scalars(
-                select(Page).where(Page.item_id == stored.item_id, Page.number.in_(columns))
-            ):
-                for name, value in columns[page.number].items():
-                    setattr(page, name, value)
-        shutil.rmtree(out, ignore_errors=True)
-        ctx.progress(min(start + batch_size, len(numbers)))
+    size = max(1, min(batch_size, -(-len(numbers) // max(parallel, 1))))
+    batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+
+    def made(index: int) -> dict[int, dict[str, Any]]:
+        out = ctx.workdir / f"{folder}-{index}"
+        try:
+            results = ctx.sandboxed(
+                render,
+                str(path),
+                stored.media_type,
+                [n - offset for n in batches[index]],
+                str(out),
+                **render_kwargs,
+            )
+            # Each object stored is a round trip to S3: several in flight.
+            with ThreadPoolExecutor(PARALLEL_SAVES) as savers:
+                return dict(
+                    savers.map(
+                        lambda r: (
+                            r["number"] + offset,
+                            save(stored.item_id, r["number"] + offset, r),
+                        ),
+                        results,
+                    )
+                )
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    done = 0
+    with ThreadPoolExecutor(max(1, min(parallel, len(batches)))) as pool:
+        for future in as_completed([pool.submit(made, i) for i in range(len(batches))]):
+            columns = future.result()
+            with ctx.session() as session:
+                for page in session.scalars(
+                    select(Page).where(Page.item_id == stored.item_id, Page.number.in_(columns))
+                ):
+                    for name, value in columns[page.number].items():
+                        setattr(page, name, value)
+            done += len(columns)
+            ctx.progress(done)
 
 
 def make_images(ctx: JobContext) -> None:
@@ -506,9 +531,24 @@ def make_images(ctx: JobContext) -> None:
         batch_size=IMAGE_BATCH,
         render=documents.render,
         save=save,
+        parallel=_image_renderers(ctx),
         long_side=ctx.settings.page_image_px,
         thumb_side=ctx.settings.thumbnail_px,
     )
+
+
+def _image_renderers(ctx: JobContext) -> int:
+    """Two renderers for a born-digital file: its vector pages are light to draw, and come
+    twice as fast. One for scans: decoding a scan takes far more memory than drawing a page,
+    and the worker's whole process tree is kept under 400 MB."""
+    _, stored = ctx.original()
+    with ctx.session() as session:
+        scanned = session.scalar(
+            select(func.count())
+            .select_from(Page)
+            .where(Page.file_id == stored.id, Page.text_source != TextSource.EMBEDDED)
+        )
+    return 1 if scanned else min(2, ctx.settings.ocr_processes or os.cpu_count() or 1)
 
 
 def tiles_prefix(item_id: int, number: int) -> str:
