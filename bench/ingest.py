@@ -572,7 +572,7 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
         "worker_memory_mb": {
             "note": "RSS of a fresh worker process running one job: its own peak (VmHWM), the "
             "largest peak of one child (sandbox renderer, tesseract), and the largest sum over "
-            "the worker and all its children at once (sampled every 20 ms); ru_maxrss shown for "
+            "the worker and all its children at once (sampled every 100 ms); ru_maxrss shown for "
             "comparison, inflated because Linux keeps the parent's peak across fork+exec",
             f"scanned_{pages_ocr}_pages": _memory(best),
             f"born_digital_{BORN_DIGITAL_PAGES}_pages": born_memory,

@@ -43,7 +43,7 @@ from collection.reports import freezing
 from collection.reports.template import TEMPLATE
 from collection.stats import rollup
 from collection.stats.keys import YearKeys
-from tests.browsing import ARTIFACTS, ConsoleErrors, LiveApp, needs_chromium, shot
+from tests.browsing import ARTIFACTS, ConsoleErrors, LiveApp, needs_chromium, shot, sign_in
 from tests.helpers import PASSWORD, make_token, make_user
 from tests.test_staff_pages import browser_login
 
@@ -489,10 +489,7 @@ def test_the_report_in_a_browser_and_on_paper(
 ) -> None:
     errors = ConsoleErrors()
     errors.watch(page)
-    page.goto(f"{live_app.url}/login?next=/staff/bao-cao")
-    page.get_by_label("E-mail").fill("bao.cao@thuvien.vn")
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, live_app, "bao.cao@thuvien.vn", PASSWORD, then="/staff/bao-cao")
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Báo cáo năm {Y}")
     targets = page.locator("table.targets")
     expect(targets.get_by_role("row", name="Tỉ lệ điểm hoạt động hiệu quả")).to_contain_text(
@@ -539,10 +536,7 @@ def test_an_operator_sends_a_month_in_a_browser(
 ) -> None:
     errors = ConsoleErrors()
     errors.watch(page)
-    page.goto(f"{live_app.url}/login?next=/staff")
-    page.get_by_label("E-mail").fill("diem.a@thuvien.vn")
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, live_app, "diem.a@thuvien.vn", PASSWORD, then="/staff")
     expect(page.get_by_role("heading", level=1)).to_have_text("Số liệu tháng của điểm truy cập")
     expect(page.locator(".staff-nav a")).to_have_text(["Số liệu điểm"])  # nothing else to open
     page.get_by_label("Tháng báo cáo").fill(f"{Y}-01")

@@ -156,7 +156,7 @@ def render_tiles(
 ) -> list[dict[str, Any]]:
     """Static IIIF level-0 tiles (TILE_SIZE px) of each page that has more detail than its page
     image shows, in ``out_dir/<number>/``, cut by libvips from an image at most ``long_side``
-    px; ``dir`` is None for the others (see ``needs_deep_zoom``)."""
+    px; ``dir`` is None for the others (which pages: see ``_pixels``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
@@ -259,7 +259,7 @@ MAX_OCR_SIDE = 7000
 def render_for_ocr(
     path: str, media_type: str, numbers: list[int], out_dir: str, *, dpi: int
 ) -> list[dict[str, Any]]:
-    """A grey PNG per page for Tesseract, at the resolution of the page's own scan (``dpi``
+    """A grey image (PGM) per page for Tesseract, at the resolution of the page's own scan (``dpi``
     only for pages with no page-sized image), specks removed and skew taken out where needed
     (see preprocess.py); with the dpi to tell Tesseract (None: let it estimate)."""
     out = Path(out_dir)

@@ -69,8 +69,12 @@ def recognise_many(
     language models, ~0.25 s, a third of a page's time) is paid once. Pages that read as
     nonsense are checked for orientation and read again on their own; if the run fails, each
     page is read on its own, so one bad page fails alone."""
+
+    def one_by_one() -> list[PageText]:
+        return [recognise(i, languages=languages, dpi=dpi, timeout=timeout) for i in images]
+
     if len(images) == 1:
-        return [recognise(images[0], languages=languages, dpi=dpi, timeout=timeout)]
+        return one_by_one()
     check_languages(languages)
     listing = images[0].with_name(f"{images[0].stem}-batch.txt")
     listing.write_text("".join(f"{image}\n" for image in images), encoding="utf-8")
@@ -81,14 +85,14 @@ def recognise_many(
         out = None
     pdf, tsv = base.with_suffix(".pdf"), base.with_suffix(".tsv")
     if out is None or out.returncode != 0 or not pdf.exists() or not tsv.exists():
-        return [recognise(i, languages=languages, dpi=dpi, timeout=timeout) for i in images]
+        return one_by_one()
     pages = _page_texts(tsv.read_text(encoding="utf-8", errors="replace"), len(images))
     results = []
     import pymupdf
 
     with pymupdf.open(pdf) as joined:
         if joined.page_count != len(images):
-            return [recognise(i, languages=languages, dpi=dpi, timeout=timeout) for i in images]
+            return one_by_one()
         for index, (image, (text, confidence)) in enumerate(zip(images, pages, strict=True)):
             if confidence is not None and confidence < LOW_CONFIDENCE:
                 results.append(recognise(image, languages=languages, dpi=dpi, timeout=timeout))

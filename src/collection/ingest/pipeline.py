@@ -324,8 +324,8 @@ def ocr_pages(ctx: JobContext, numbers: list[int], *, languages: str, offset: in
     """Render and OCR these pages, one tesseract per core, recording each page as it is done.
 
     Rendering the next batch (in the sandbox) overlaps OCR of this one, and the first batch is
-    one page per core, growing after, so no core waits for a whole batch to be rendered. Each core reads its
-    share of a batch in one Tesseract run (its start-up paid once for ~8 pages)."""
+    one page per core, growing after, so no core waits for a whole batch to be rendered. Each
+    core reads its share of a batch in one Tesseract run (its start-up paid once for ~12 pages)."""
     if not numbers:
         return
     path, stored = ctx.original()

@@ -118,7 +118,7 @@ def skew_angle(grey: Any) -> float:
         return float(differences @ differences)  # Leptonica's "sum of squares of differences"
 
     # Half degrees, then every SKEW_STEP within half a degree of the best (a peak is ~2° wide).
-    # Angles too small to move any strip by a pixel score alike: the one nearest 0 wins.
+    # Of angles that score alike (a straight page barely moves the strips), the one nearest 0.
     def key(angle: float) -> tuple[float, float]:
         return score(angle), -abs(angle)
 
