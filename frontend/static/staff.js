@@ -204,7 +204,8 @@
       var error = tr.querySelector(".job-error");
       if (job.state !== "failed" && error.firstChild) error.textContent = "";
       if (job.state === "failed" && !error.textContent) error.textContent = job.error || "";
-      if (before && before !== job.state && (job.state === "done" || job.state === "failed") && item) {
+      // A job first seen already finished (an upload quicker than one poll) has changed too.
+      if (before !== job.state && (job.state === "done" || job.state === "failed") && item) {
         var notice = document.querySelector(".jobs-changed");
         if (!notice) {
           notice = el("p", { "class": "notice jobs-changed", role: "status" });
