@@ -97,6 +97,17 @@ def _status_kb(pid: int | str, field: str) -> int:
     return 0
 
 
+def _pss_kb(pid: int | str) -> int:
+    """Proportional set size in KiB (shared pages split among their sharers); 0 if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _descendants(pid: int, parents: dict[int, int]) -> list[int]:
     """Every process below ``pid``, from the parent ids in /proc/*/stat (``parents`` caches
     them between calls: a process keeps its parent while that parent lives)."""
@@ -122,7 +133,8 @@ def _descendants(pid: int, parents: dict[int, int]) -> list[int]:
 
 class TreeMemory(threading.Thread):
     """Samples this process's descendants: the largest peak RSS (VmHWM) of any one of them, and
-    the largest sum of current RSS over this process and all of them at one moment.
+    the largest sum over this process and all of them at one moment, of RSS and of PSS (the
+    memory the tree really holds: forked children share their parent's pages until they write).
 
     Needed because ru_maxrss lies here: Linux carries the parent's high-water mark across
     fork + exec, so every child we start "peaks" at least at our own size (and this process at
@@ -134,19 +146,29 @@ class TreeMemory(threading.Thread):
         self.largest_child_kb = 0
         self.largest_child = ""
         self.tree_kb = 0
+        # PSS: each shared page counted once over the tree (RSS counts the pages a forked
+        # child shares with its parent in both).
+        self.tree_pss_kb = 0
+        self.tree_pss_at_peak: dict[str, float] = {}
         self._done = threading.Event()
         self._parents: dict[int, int] = {}
 
     def sample(self) -> None:
         total = _status_kb("self", "VmRSS")
+        pss = {"worker": _pss_kb("self")}
         for pid in _descendants(os.getpid(), self._parents):
             peak = _status_kb(pid, "VmHWM")
+            name = ""
+            with contextlib.suppress(OSError):
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
             if peak > self.largest_child_kb:
-                self.largest_child_kb = peak
-                with contextlib.suppress(OSError):
-                    self.largest_child = Path(f"/proc/{pid}/comm").read_text().strip()
+                self.largest_child_kb, self.largest_child = peak, name
             total += _status_kb(pid, "VmRSS")
+            pss[f"{name}:{pid}"] = _pss_kb(pid)
         self.tree_kb = max(self.tree_kb, total)
+        if sum(pss.values()) > self.tree_pss_kb:
+            self.tree_pss_kb = sum(pss.values())
+            self.tree_pss_at_peak = {k: _mb(v) for k, v in pss.items() if v}
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
@@ -267,6 +289,8 @@ def ingest_job(
         "largest_child_peak": _mb(memory.largest_child_kb),
         "largest_child": memory.largest_child,
         "tree_peak_sum": _mb(memory.tree_kb),
+        "tree_peak_pss": _mb(memory.tree_pss_kb),
+        "tree_pss_at_peak": memory.tree_pss_at_peak,
         # For comparison only (see TreeMemory): what getrusage says.
         "ru_maxrss_self": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
         "ru_maxrss_children": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),

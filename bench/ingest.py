@@ -281,15 +281,21 @@ def _setup_db(settings: Settings, items: int) -> tuple[int, list[int]]:
 
 
 def _meili_tasks(url: str, master_key: str, *, after: int) -> list[dict[str, Any]]:
-    """Meilisearch's record of its tasks newer than uid ``after`` (newest first)."""
-    response = httpx.get(
-        f"{url}/tasks",
-        params={"limit": 1 if after < 0 else 50},
-        headers={"Authorization": f"Bearer {master_key}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return [t for t in response.json()["results"] if t["uid"] > after]
+    """Meilisearch's record of its tasks newer than uid ``after`` (newest first), once they
+    have all finished (the job may be done before the engine has indexed what it sent)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = httpx.get(
+            f"{url}/tasks",
+            params={"limit": 1 if after < 0 else 50},
+            headers={"Authorization": f"Bearer {master_key}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        tasks = [t for t in response.json()["results"] if t["uid"] > after]
+        if all(t["finishedAt"] for t in tasks) or time.monotonic() > deadline:
+            return tasks
+        time.sleep(0.1)
 
 
 def _seconds(timestamp: str) -> float:
@@ -561,6 +567,7 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             "aim_tiles_s_per_page": AIM_TILES_S_PER_PAGE,
             **_job_summary(job),
             "memory_mb": _memory(job),
+            "tree_pss_within_aim": _memory(job)["tree_peak_pss"] <= AIM_TREE_MB,
         }
         scan.unlink()
     return {
@@ -572,8 +579,11 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
         "worker_memory_mb": {
             "note": "RSS of a fresh worker process running one job: its own peak (VmHWM), the "
             "largest peak of one child (sandbox renderer, tesseract), and the largest sum over "
-            "the worker and all its children at once (sampled every 100 ms); ru_maxrss shown for "
-            "comparison, inflated because Linux keeps the parent's peak across fork+exec",
+            "the worker and all its children at once (sampled every 100 ms) of RSS and of PSS "
+            "(shared pages counted once: the aim's measure, as RSS counts twice the pages the "
+            "sandbox's fork server shares with each child), with each process's PSS at that "
+            "moment; ru_maxrss shown for comparison, inflated because Linux keeps the parent's "
+            "peak across fork+exec",
             f"scanned_{pages_ocr}_pages": _memory(best),
             f"born_digital_{BORN_DIGITAL_PAGES}_pages": born_memory,
             f"born_digital_{SEARCH_PAGES}_pages": _memory(search_job),

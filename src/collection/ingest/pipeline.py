@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 # Pages rendered for OCR per sandbox call (a page is 4-17 MB of temp disk, uncompressed), and
 # so ~12 pages a Tesseract run on two cores: its start-up spread thin.
 RENDER_BATCH = 24
-# Page images per sandbox call: fewer calls, at ~150 KB of temp disk a page.
-IMAGE_BATCH = 64
+# Page images per sandbox call (~150 KB of temp disk a page): small enough that a batch's S3
+# puts overlap the drawing of the next (a call costs ~20 ms).
+IMAGE_BATCH = 16
 PARALLEL_SAVES = 8  # S3 puts in flight while a batch's pages are stored
 TILE_BATCH = 8  # ~10-20 tiles and ~2 MB of temp disk a page
 DEEP_ZOOM_DETAIL = 1.25
@@ -458,16 +459,18 @@ def _derive_pages(
     render: Callable[..., list[dict[str, Any]]],
     save: Callable[[int, int, dict[str, Any]], dict[str, Any]],
     parallel: int = 1,
+    only: set[int] | None = None,
     **render_kwargs: Any,
 ) -> None:
-    """Render the file's pages in sandboxed batches into ``workdir/folder-<n>``, up to
-    ``parallel`` batches at once, store what each page made (``save(item_id, number, result)``
-    puts it in S3, several pages at a time, and returns the Page columns to set), and record
-    those columns batch by batch, with progress."""
+    """Render the file's pages (or ``only`` those) in sandboxed batches into
+    ``workdir/folder-<n>``, up to ``parallel`` batches at once, store what each page made
+    (``save(item_id, number, result)`` puts it in S3, several pages at a time, and returns the
+    Page columns to set), and record those columns batch by batch, with progress."""
     path, stored = ctx.original()
     with ctx.session() as session:
-        numbers = [p.number for p in _file_pages(session, stored.id)]
-    offset = numbers[0] - 1 if numbers else 0
+        pages = _file_pages(session, stored.id)
+    offset = pages[0].number - 1 if pages else 0
+    numbers = [p.number for p in pages if only is None or p.number in only]
     ctx.progress(0, len(numbers))
     size = max(1, min(batch_size, -(-len(numbers) // max(parallel, 1))))
     batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
@@ -512,12 +515,16 @@ def _derive_pages(
 
 
 def make_images(ctx: JobContext) -> None:
-    """A page image (long side ~1600 px) and a thumbnail (~300 px) per page, in S3."""
+    """A page image (long side ~1600 px) and a thumbnail (~300 px) per page, in S3; the pages
+    that want deep zoom tiles are noted on the job for the tiles stage."""
+    deep: list[int] = []
 
     def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
         base = f"pages/{item_id}/{number:05d}"
         for key, file in ((f"{base}.jpg", "image"), (f"{base}-thumb.jpg", "thumb")):
             ctx.store.put_bytes(key, Path(result[file]).read_bytes(), media_type="image/jpeg")
+        if result["deep"]:
+            deep.append(number)
         return {
             "image_key": f"{base}.jpg",
             "thumbnail_key": f"{base}-thumb.jpg",
@@ -534,7 +541,19 @@ def make_images(ctx: JobContext) -> None:
         parallel=_image_renderers(ctx),
         long_side=ctx.settings.page_image_px,
         thumb_side=ctx.settings.thumbnail_px,
+        deep_from=_deep_from(ctx),
     )
+    with ctx.session() as session:
+        job = ctx.job(session)
+        job.options = {**job.options, DEEP_ZOOM_PAGES: sorted(deep)}
+
+
+DEEP_ZOOM_PAGES = "deep_zoom_pages"  # job option: pages the tiles stage cuts
+
+
+def _deep_from(ctx: JobContext) -> int:
+    """Deep zoom where the page has clearly more detail than its page image."""
+    return round(ctx.settings.page_image_px * DEEP_ZOOM_DETAIL)
 
 
 def _image_renderers(ctx: JobContext) -> int:
@@ -558,11 +577,19 @@ def tiles_prefix(item_id: int, number: int) -> str:
 def make_tiles(ctx: JobContext) -> None:
     """Static IIIF level-0 zoom tiles, in S3 under ``tiles/<item>/<page>/``, for the pages that
     have more to show than their page image: scans above 1.25 × its size, vector pages larger
-    than A4. Last, as the item is readable without them."""
+    than A4 (as the images stage found them: other pages are not opened again). Last, as the
+    item is readable without them."""
+    _, stored = ctx.original()
+    with ctx.session() as session:
+        wanted = ctx.job(session).options.get(DEEP_ZOOM_PAGES)
+        only = None if wanted is None else set(wanted)  # a job from before: look at every page
+        for page in _file_pages(session, stored.id):
+            if only is not None and page.number not in only:
+                page.tiles_prefix = None  # its page image shows all it has
 
     def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
         if result["dir"] is None:
-            return {"tiles_prefix": None}  # its page image shows all it has
+            return {"tiles_prefix": None}
         prefix = tiles_prefix(item_id, number)
         folder = Path(result["dir"])
         ctx.store.put_files(
@@ -581,9 +608,9 @@ def make_tiles(ctx: JobContext) -> None:
         batch_size=TILE_BATCH,
         render=documents.render_tiles,
         save=save,
+        only=only,
         long_side=ctx.settings.tile_source_px,
-        # Deep zoom where the page has clearly more detail than its page image.
-        deep_from=round(ctx.settings.page_image_px * DEEP_ZOOM_DETAIL),
+        deep_from=_deep_from(ctx),
     )
 
 
