@@ -26,6 +26,9 @@ MAX_SKEW = 5.0  # degrees either way; more than this is a rotated page, which OS
 SKEW_STEP = 0.05
 MIN_SKEW = 0.1  # less is not worth a resampling of the page
 SKEW_STRIPS = 16
+# Long side of the copy the skew is measured on: at 700 px the bench's skews were found up to
+# 0.2° off, at 1000 within 0.1°.
+SKEW_SIDE = 1000
 # Lone ink pixels (no other ink in their 5×5 neighbourhood) per 10,000 pixels above which a page
 # is speckled: clean text at 150-300 dpi, JPEG or not, has none (0.00 on every clean page of
 # the bench); dust and toner specks give 0.3-1.7. Thin strokes at 150 dpi are never alone.
@@ -89,7 +92,7 @@ def skew_angle(grey: Any) -> float:
     0.05°, for a tenth of the cost of one rotation of the page."""
     import numpy as np
 
-    small = grey.reduce(max(1, math.ceil(max(grey.size) / 1000)))
+    small = grey.reduce(max(1, math.ceil(max(grey.size) / SKEW_SIDE)))
     ink = 255.0 - np.asarray(small, dtype=np.float32)  # ink bright, paper 0
     if ink.mean() < 1.0:
         return 0.0  # a blank page
@@ -99,32 +102,35 @@ def skew_angle(grey: Any) -> float:
     profiles = np.stack([ink[:, a:b].sum(axis=1) for a, b in itertools.pairwise(edges)])
     centres = (edges[:-1] + edges[1:]) / 2 - width / 2
     margin = int(np.ceil(width / 2 * np.tan(np.radians(MAX_SKEW)))) + 1
-    padded = np.zeros((strips, height + 2 * margin), dtype=np.float64)
-    padded[:, margin : margin + height] = profiles
+    length = height + 2 * margin  # rows scored: the page's, and room to shift them
+    # Each strip's profile with a margin of empty rows either side twice over, so that every
+    # shifted copy of it is a window of this array (a view: nothing copied row by row).
+    padded = np.zeros((strips, length + 2 * margin + 2), dtype=np.float32)
+    padded[:, 2 * margin + 1 : 2 * margin + 1 + height] = profiles
+    windows = np.lib.stride_tricks.sliding_window_view(padded, length, axis=1)
+    strip = np.arange(strips)[None, :]
 
-    def score(angle: float) -> float:
+    def scores(angles: Any) -> Any:
         # Turning the page by +angle (counter-clockwise) lifts its right side: a strip at x
         # moves up by x·tan(angle), so its rows are read that much lower (between two rows:
-        # shared between them, so a tenth of a degree still counts).
-        shifts = centres * np.tan(np.radians(angle))
-        whole = np.floor(shifts).astype(int)
-        part = shifts - whole
-        total = np.zeros(height + 2 * margin)
-        for strip in range(strips):
-            row = padded[strip]
-            total += (1 - part[strip]) * np.roll(row, -whole[strip])
-            total += part[strip] * np.roll(row, -whole[strip] - 1)
-        differences = np.diff(total)
-        return float(differences @ differences)  # Leptonica's "sum of squares of differences"
+        # shared between them, so a tenth of a degree still counts). All angles at once, as
+        # arrays of angle × strip × row: a loop over strips and angles took 37 ms a page.
+        shifts = np.tan(np.radians(angles))[:, None] * centres[None, :]
+        whole = np.floor(shifts).astype(int) + margin + 1
+        part = (shifts - np.floor(shifts)).astype(np.float32)[:, :, None]
+        lower, upper = windows[strip, whole], windows[strip, whole + 1]
+        total = (lower + part * (upper - lower)).sum(axis=1, dtype=np.float64)
+        differences = np.diff(total, axis=1)
+        return (differences * differences).sum(axis=1)  # Leptonica's "sum of squares of diff."
 
     # Half degrees, then every SKEW_STEP within half a degree of the best (a peak is ~2° wide).
     # Of angles that score alike (a straight page barely moves the strips), the one nearest 0.
-    def key(angle: float) -> tuple[float, float]:
-        return score(angle), -abs(angle)
+    def best_of(angles: Any) -> float:
+        return float(max(zip(scores(angles), -np.abs(angles), angles, strict=True))[2])
 
-    coarse = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5), key=key)
+    coarse = best_of(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5))
     fine = np.round(np.arange(coarse - 0.5, coarse + 0.5 + 1e-9, SKEW_STEP), 2)
-    best = float(max(fine[np.abs(fine) <= MAX_SKEW], key=key))
+    best = best_of(fine[np.abs(fine) <= MAX_SKEW])
     return 0.0 if abs(best) < MIN_SKEW else round(best, 2)
 
 
