@@ -217,6 +217,49 @@ def test_facets_filters_and_sorting(client: TestClient, corpus: dict[str, int]) 
     assert [h["title"] for h in paged["hits"]] == by_title[3:6]
 
 
+def test_quoted_phrases_match_the_sequence(client: TestClient, corpus: dict[str, int]) -> None:
+    """A phrase matches its words together and in order: folded when typed without diacritics,
+    exactly when typed with them; mixed with plain words, with filters, and inside one item."""
+    assert _titles(client, '"song ma"') == ["Sông Mã anh hùng"]
+    assert _titles(client, '"ma song"') == []  # the same words the other way round
+    assert _titles(client, '"Sông Mã"') == ["Sông Mã anh hùng"]
+    assert _titles(client, '"sông mà"') == []  # typed with other marks: exact, so not found
+    assert _titles(client, '"hoa co" quê') == ["Hoa cỏ quê hương"]
+    assert _titles(client, '"chiếu cói" Nga Sơn')[0] == "Báo Thanh Hóa số 1523"
+    assert _titles(client, '"than đá"', type="Sách") == ["Than đá ở miền núi"]
+    assert _titles(client, '"than đá"', type="Báo") == []
+    marked = _search(client, q='"chiếu cói"')["hits"][0]["snippet"]
+    assert "<mark>chiếu</mark> <mark>cói</mark>" in marked
+    inside = client.get(
+        f"/api/v1/items/{corpus['newspaper']}/search", params={"q": '"chiếu cói" xuất khẩu'}
+    )
+    assert [h["number"] for h in inside.json()["hits"]] == [3]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '"sông Mã',  # unbalanced: read as plain words
+        'sông Mã"',
+        '"',
+        '""',
+        '" "',
+        "“Sông Mã”",  # typographic quotes
+        " ".join(f'"Mã {n}"' for n in range(20)),  # 20 phrases (past MAX_PHRASES: plain words)
+        '"' + " ".join(["Sông Mã anh hùng"] * 10) + '"',  # longer than any title
+        '"\\" OR "',
+    ],
+)
+def test_odd_quotes_give_a_result_never_an_error(
+    client: TestClient, corpus: dict[str, int], typed: str
+) -> None:
+    body = _search(client, q=typed)
+    assert isinstance(body["hits"], list)
+    if typed in ('"sông Mã', 'sông Mã"', "“Sông Mã”"):
+        assert body["hits"][0]["title"] == "Sông Mã anh hùng"
+    assert client.get("/api/v1/suggest", params={"q": typed}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -19,6 +19,8 @@ from collection.search.vietnamese import (
     nfc,
     sort_key,
     telex,
+    telex_open,
+    telex_terms,
 )
 
 # Enough to find edge cases, little enough to keep the file fast.
@@ -308,6 +310,15 @@ def test_telex_ignores_normal_form_and_tone_placement(text: str) -> None:
 def test_telex_round_trips_through_decode_leak(word: str) -> None:
     expected = canonical(word).lower() if has_diacritics(word) else None
     assert decode_leak(telex(word)) == expected
+
+
+@given(syllables, st.integers(min_value=1, max_value=7))
+@FAST
+def test_a_word_being_typed_matches_what_it_becomes(word: str, typed: int) -> None:
+    """The open Telex form of any beginning of a word is a prefix of the word's index term, so
+    "nông cố" finds "Nông Cống" while it is typed."""
+    word = canonical(word)
+    assert telex_terms(word).startswith(telex_open(word[:typed]))
 
 
 @given(syllables)

@@ -22,6 +22,7 @@ from collection.search.vietnamese import (
     fold,
     has_diacritics,
     nfc,
+    telex_open,
     telex_terms,
 )
 
@@ -29,6 +30,7 @@ from collection.search.vietnamese import (
 # search/relevance/: high enough that "hóa học" puts chemistry above "hòa bình" even when the
 # folded match sits in a better-ranked attribute.
 TELEX_WEIGHT = 1.6
+TYPING_WEIGHT = 1.4  # between the folded and the exact query (Query.typing)
 MAX_QUERY_CHARS = 200
 MAX_WINDOW = 1000  # hits read to merge items with their pages; deeper pages are not offered
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -107,28 +109,98 @@ class Filters:
 @dataclass(frozen=True)
 class Query:
     """The query as it will be searched: ``plain`` (what Meilisearch folds), and ``exact`` (its
-    Telex form) when diacritics matter."""
+    Telex form) when diacritics matter. Quoted phrases stay quoted in both (Meilisearch matches
+    a phrase's words together and in order); a phrase typed with diacritics is written in Telex
+    form in ``plain`` too, so that it matches exactly (``telex_phrases``: the plain query then
+    searches the Telex fields as well). ``typing``: the Telex form again with the last word
+    open (no tone key), for a last word still being typed ("nông cố" on the way to "nông
+    cống"), weighted a little below ``exact`` so that a complete word's marks still decide."""
 
     typed: str
     plain: str
     exact: str | None
+    typing: str | None = None
     decoded_leak: bool = False
     words: tuple[str, ...] = field(default=())
+    phrases: tuple[str, ...] = field(default=())  # as typed (normalised), without the quotes
+    telex_phrases: bool = False
 
     @classmethod
     def parse(cls, typed: str, long_forms: Mapping[tuple[str, ...], str] | None = None) -> Query:
         text = " ".join(nfc(typed).split())[:MAX_QUERY_CHARS]
-        decoded = decode_leak(text)
-        written = canonical(decoded or text)
-        plain = shorten(written, long_forms or {})
-        exact = telex_terms(plain) if has_diacritics(plain) else None
+        parts = [
+            _Part.read(words, phrase, long_forms or {}) for words, phrase in split_phrases(text)
+        ]
+        open_last = bool(parts) and not parts[-1].phrase
+        # Phrases first: if Meilisearch has to drop words to find anything, the plain ones go.
+        parts.sort(key=lambda part: not part.phrase)
+        plain = " ".join(part.searched() for part in parts)
+        exact = typing = None
+        if any(has_diacritics(part.plain) for part in parts):
+            exact = " ".join(part.searched(telex=True) for part in parts)
+            if open_last:
+                *before, last = exact.split(" ")
+                opened = telex_open(parts[-1].words[-1])
+                typing = " ".join([*before, opened]) if opened != last else None
         return cls(
             typed=text,
             plain=plain,
             exact=exact or None,
-            decoded_leak=decoded is not None,
-            words=tuple(dict.fromkeys([*written.split(), *plain.split()])),  # mark both forms
+            typing=typing,
+            decoded_leak=any(part.decoded for part in parts),
+            # Mark both forms.
+            words=tuple(dict.fromkeys(w for part in parts for w in (*part.written, *part.words))),
+            phrases=tuple(part.plain for part in parts if part.phrase),
+            telex_phrases=any(part.phrase and has_diacritics(part.plain) for part in parts),
         )
+
+
+MAX_PHRASES = 10  # Meilisearch reads 10 query words; more phrases are read as plain words
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
+def split_phrases(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (words, is a phrase) runs. Quotes pair up from the left; a quote left
+    over is a slip and reads as a space; a phrase of one word or none is a plain word; past
+    MAX_PHRASES, phrases are plain words."""
+    pieces = text.translate(_QUOTES).split('"')
+    if len(pieces) % 2 == 0:  # an odd number of quotes: the last one pairs with nothing
+        pieces[-2:] = [pieces[-2] + " " + pieces[-1]]
+    runs: list[tuple[str, bool]] = []
+    phrases = 0
+    for index, piece in enumerate(pieces):
+        words = " ".join(piece.split())
+        quoted = index % 2 == 1 and len(words.split()) > 1 and phrases < MAX_PHRASES
+        phrases += quoted
+        if words:
+            runs.append((words, quoted))
+    return runs
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A run of the query: plain words or one phrase, normalised."""
+
+    phrase: bool
+    plain: str  # canonical, Telex/VNI leaks decoded, long forms shortened
+    written: tuple[str, ...]  # the words before shortening, for highlighting
+    decoded: bool
+
+    @classmethod
+    def read(cls, text: str, phrase: bool, long_forms: Mapping[tuple[str, ...], str]) -> _Part:
+        decoded = decode_leak(text)
+        written = canonical(decoded or text)
+        return cls(phrase, shorten(written, long_forms), tuple(written.split()), bool(decoded))
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.plain.split())
+
+    def searched(self, *, telex: bool = False) -> str:
+        if not self.phrase:
+            return telex_terms(self.plain) if telex else self.plain
+        exact = telex or has_diacritics(self.plain)
+        return '"' + (telex_terms(self.plain) if exact else self.plain) + '"'
 
 
 def shorten(text: str, long_forms: Mapping[tuple[str, ...], str]) -> str:
@@ -181,11 +253,14 @@ def filter_for(kind: str, filters: Filters, scope: Scope, *extra: str) -> list[s
     return clauses + list(extra)
 
 
-def _searched(kind: str, exact: bool) -> list[str]:
+def _searched(kind: str, exact: bool, telex_phrases: bool = False) -> list[str]:
     fields = ITEM_TEXT_FIELDS if kind == "items" else PAGE_TEXT_FIELDS
-    return [telex_field(f) if exact else f for f in fields] + (
-        ["identifier"] if kind == "items" and not exact else []
-    )
+    if exact:
+        return [telex_field(f) for f in fields]
+    # A phrase typed with diacritics is in Telex form even in the plain query: each field's
+    # Telex twin follows it, in the same ranking order.
+    searched = [g for f in fields for g in ((f, telex_field(f)) if telex_phrases else (f,))]
+    return searched + (["identifier"] if kind == "items" else [])
 
 
 def search_queries(
@@ -204,19 +279,23 @@ def search_queries(
         forms.append((query.typed, False, 1.0))  # in case the "leak" was a real word
     if query.exact:
         forms.append((query.exact, True, TELEX_WEIGHT))
+    if query.typing:
+        forms.append((query.typing, True, TYPING_WEIGHT))
     queries = []
     for kind in kinds:
         for text, exact, weight in forms:
             q: dict[str, Any] = {
                 "indexUid": kind,
                 "q": text,
-                "attributesToSearchOn": _searched(kind, exact),
+                "attributesToSearchOn": _searched(kind, exact, query.telex_phrases),
                 "attributesToRetrieve": page_fields if kind == "pages" else item_fields,
                 "filter": filters[kind],
                 "federationOptions": {"weight": weight},
             }
             if sort:
                 q["sort"] = sort
+            if query.phrases:
+                q["matchingStrategy"] = "all"  # a quoted phrase is asked for, not a hint
             if kind == "pages" and distinct_pages:
                 q["distinct"] = "item_id"
             queries.append(q)

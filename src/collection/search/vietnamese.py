@@ -351,6 +351,15 @@ def _term(word: str) -> str:
     return form + "z"
 
 
+def telex_open(word: str) -> str:
+    """The Telex form of a word still being typed: its letters without the tone key (and
+    without the "z" of the level tone), so that it matches every syllable it may become as a
+    prefix. "cố" (on the way to "cống", "coongs") → "coo"; "đị" (→ "định") → "ddi"."""
+    form = _telex_word(word)
+    toned = not word.isascii() and any(tone for _, tone, _ in _analyze(word))
+    return form[:-1] if toned else form  # _telex_word puts the one tone key last
+
+
 # --- diacritics and folding -------------------------------------------------------------------
 
 
