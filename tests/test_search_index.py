@@ -77,7 +77,7 @@ def _add_item(settings: Settings, title: str, pages: list[str], **fields: object
 def test_reindex_rebuilds_both_indexes_from_the_database(settings: Settings) -> None:
     engine = meili.engine_for(settings)
     with session_scope(settings.sqlalchemy_url) as session:
-        assert rebuild_index(session=session, engine=engine) == {"items": 0, "pages": 0}
+        assert rebuild_index(session=session, engine=engine) == {"items": 0, "pages": 0, "terms": 0}
     assert engine.document_count("items") == 0
 
     first = _add_item(
@@ -94,7 +94,10 @@ def test_reindex_rebuilds_both_indexes_from_the_database(settings: Settings) -> 
 
     with session_scope(settings.sqlalchemy_url) as session:
         counts = rebuild_index(session=session, engine=engine)
-    assert counts == {"items": 2, "pages": 2}  # the blank page has no text to index
+    assert counts["items"] == 2 and counts["pages"] == 2  # the blank page has no text to index
+    found = {hit["term"] for hit in engine.raw_search("terms", "", limit=100)}
+    assert {"Địa chí Thanh Hóa", "sông mã", "thanh hóa"} <= found  # title, page words
+    assert "Bản nháp" not in found and len(found) == counts["terms"]  # never the draft
     assert engine.document_count("items") == 2
     assert engine.document_count("pages") == 2
     # The swapped-in index keeps the settings from search/.

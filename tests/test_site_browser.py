@@ -16,6 +16,7 @@ from collection.db import session_scope
 from collection.ingest.pipeline import run_job
 from collection.models import AccessPoint, Collection, PointKind, PointLevel
 from collection.points.service import create_point
+from collection.search import meili, vocabulary
 from tests.browsing import CHROME_109, VIEWPORT, ConsoleErrors, LiveApp, needs_chromium, shot
 from tests.helpers import Api, add_pages, new_item, run_search_tasks, upload
 from tests.material import born_digital_pdf
@@ -54,6 +55,8 @@ def corpus(settings: Settings, api: Api) -> dict[str, Any]:
     )  # fmt: skip
     add_pages(settings, ids["onsite"], ["Phả hệ đời thứ nhất: cụ Lê Văn Bình."])
     run_search_tasks(settings)
+    with session_scope(settings.sqlalchemy_url) as session:
+        vocabulary.refresh(session, meili.ready_engine(settings))  # what the worker does
     return ids
 
 
@@ -86,6 +89,25 @@ def test_search_without_javascript(no_js: Page, live_app: LiveApp, corpus: dict[
     expect(page.locator(".hit")).to_have_count(1)
     page.get_by_role("link", name="Bỏ lọc Địa danh: huyện Đông Sơn").click()
     expect(page.get_by_text("Đang lọc:")).to_have_count(0)
+
+
+def test_a_misspelt_search_is_helped(
+    citizen: Page, no_js: Page, live_app: LiveApp, corpus: dict[str, Any]
+) -> None:
+    errors = ConsoleErrors()
+    errors.watch(citizen)
+    for page in (citizen, no_js):
+        page.goto(f"{live_app.url}/tim-kiem")
+        page.get_by_label("Tìm tài liệu").fill("xyzzy trong dog")
+        page.get_by_role("button", name="Tìm kiếm").click()
+        expect(page.get_by_text("Không tìm thấy tài liệu nào")).to_be_visible()
+        expect(page.locator(".did-you-mean")).to_contain_text("Có phải bạn muốn tìm: trống đồng")
+        expect(page.get_by_role("link", name="Duyệt kho theo chủ đề")).to_be_visible()
+        shot(page, "site-did-you-mean.png" if page is citizen else "site-did-you-mean-nojs.png")
+        page.locator(".did-you-mean a").first.click()
+        expect(page.locator(".hit").first.locator("h3")).to_contain_text("Văn hóa Đông Sơn")
+        expect(page.locator(".did-you-mean")).to_have_count(0)
+    assert errors.messages == []
 
 
 def test_search_as_you_type_and_the_viewer(

@@ -422,7 +422,7 @@ def import_folder(
 
 @app.command()
 def reindex() -> None:
-    """Rebuild both search indexes from the database, then swap them in."""
+    """Rebuild the search indexes (and the vocabulary of suggestions) from the database."""
     from collection.db import session_scope
     from collection.search import meili
     from collection.search.service import rebuild_index
@@ -432,8 +432,8 @@ def reindex() -> None:
     with session_scope(settings.sqlalchemy_url) as session:
         counts = rebuild_index(session=session, engine=meili.engine_for(settings))
     say(
-        f"Đã dựng lại chỉ mục / reindexed: {counts['items']} tài liệu, {counts['pages']} trang "
-        f"({time.perf_counter() - started:.1f} s)."
+        f"Đã dựng lại chỉ mục / reindexed: {counts['items']} tài liệu, {counts['pages']} trang, "
+        f"{counts['terms']} từ gợi ý ({time.perf_counter() - started:.1f} s)."
     )
 
 

@@ -289,7 +289,7 @@ class Settings(BaseSettings):
 
     @property
     def index_names(self) -> dict[str, str]:
-        return {kind: f"{self.meili_index_prefix}_{kind}" for kind in ("items", "pages")}
+        return {kind: f"{self.meili_index_prefix}_{kind}" for kind in ("items", "pages", "terms")}
 
 
 # Secrets files never change while a process runs: read each once, not on every request.

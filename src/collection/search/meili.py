@@ -27,7 +27,7 @@ from collection.config import Settings
 from collection.errors import CollectionError, ConfigurationError, SearchUnavailable
 from collection.search.vietnamese import fold, telex_terms
 
-INDEX_KINDS = ("items", "pages")
+INDEX_KINDS = ("items", "pages", "terms")
 BATCH_SIZE = 2000
 _SEED_ID = "seed"  # see _create_with_settings
 LONG_FORM_WORDS = 3  # synonyms this long match one way only (see long_forms)
@@ -199,10 +199,11 @@ class SearchEngine:
             self.wait(task.task_uid)
 
     def rebuild(self, documents: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, int]:
-        """Build fresh indexes beside the live ones, then swap them in: search never goes empty."""
+        """Build fresh indexes (of the kinds in ``documents``) beside the live ones, then swap
+        them in: search never goes empty."""
         counts: dict[str, int] = {}
         swaps: list[Mapping[str, list[str] | bool]] = []
-        for kind in INDEX_KINDS:
+        for kind, kind_documents in documents.items():
             live, fresh = self.index_names[kind], f"{self.index_names[kind]}_rebuild"
             with _translated("rebuild"):
                 self._delete_if_exists(fresh)
@@ -211,7 +212,7 @@ class SearchEngine:
                 ):
                     self.wait(task_uid)
                 count = 0
-                for batch in _batches(documents.get(kind, ()), BATCH_SIZE):
+                for batch in batches(kind_documents, BATCH_SIZE):
                     task = self._writer.index(fresh).add_documents(batch, "id")
                     self.wait(task.task_uid, timeout_ms=600_000)
                     count += len(batch)
@@ -222,9 +223,9 @@ class SearchEngine:
             # A swap task has no single index, so a key limited to our indexes cannot see it.
             # Deleting the old copies is queued behind the swap on the same indexes: waiting
             # for those deletions waits for the swap.
-            for kind in INDEX_KINDS:
+            for kind in documents:
                 self._delete_if_exists(f"{self.index_names[kind]}_rebuild")
-        for kind in INDEX_KINDS:
+        for kind in documents:
             if self.document_count(kind) != counts[kind]:
                 raise CollectionError(
                     "Không hoán đổi được chỉ mục mới.",
@@ -372,9 +373,7 @@ def ready_engine(settings: Settings) -> SearchEngine:
     return engine
 
 
-def _batches(
-    documents: Iterable[Mapping[str, Any]], size: int
-) -> Iterator[list[Mapping[str, Any]]]:
+def batches(documents: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
     batch: list[Mapping[str, Any]] = []
     for document in documents:
         batch.append(document)

@@ -61,6 +61,11 @@ class FacetValueOut(BaseModel):
     label: str | None = Field(None, description="For places: the place's label.")
 
 
+class ShorterOut(BaseModel):
+    query: str = Field(description="The query to search instead.")
+    dropped: str | None = Field(description="The word left out.")
+
+
 class SearchOut(BaseModel):
     query: str
     searched: str = Field(description="The query as searched (Telex/VNI decoded, NFC).")
@@ -73,6 +78,17 @@ class SearchOut(BaseModel):
     facets: dict[str, list[FacetValueOut]] = Field(
         description="Per facet (collection_id, document_type, place, decade, language, "
         "subject): values with counts, most frequent first."
+    )
+    did_you_mean: list[str] = Field(
+        default_factory=list,
+        description="When nothing was found, or nothing holding every word, or nothing with "
+        "the marks typed: spellings from the collection's own vocabulary that do find "
+        "something (with these marks, under the same filters), best first.",
+    )
+    shorter: ShorterOut | None = Field(
+        None,
+        description="When nothing was found: the query without its rarest word, if "
+        "that finds something.",
     )
 
 

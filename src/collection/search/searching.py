@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from collection.errors import InvalidInput
+from collection.search import spelling
 from collection.search.meili import SearchEngine
 from collection.search.query import (
     FACETS,
@@ -22,6 +23,7 @@ from collection.search.query import (
     search_queries,
 )
 from collection.search.snippets import mark, snippet
+from collection.search.spelling import Correction
 from collection.search.vietnamese import sort_key
 
 ITEM_FIELDS = [
@@ -80,6 +82,9 @@ class SearchResult:
     per_page: int
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    # When nothing (or nothing with every word, or nothing with the marks typed) was found:
+    did_you_mean: list[str] = field(default_factory=list)
+    shorter: Correction | None = None  # when nothing was found: the query without a word
 
 
 def search(
@@ -105,16 +110,19 @@ def search(
     # are enough to fill this page with distinct items.
     window = min(MAX_WINDOW, (offset + per_page) * len(kinds))
     filters_by_kind = {kind: filter_for(kind, filters, scope) for kind in kinds}
+    queries = search_queries(
+        query,
+        kinds=kinds,
+        filters=filters_by_kind,
+        sort=meili_sort,
+        distinct_pages=True,
+        page_fields=PAGE_FIELDS,
+        item_fields=ITEM_FIELDS,
+    )
+    for planned in queries:
+        planned["showRankingScoreDetails"] = bool(query.plain)  # which hits hold every word
     result = engine.multi_search(
-        search_queries(
-            query,
-            kinds=kinds,
-            filters=filters_by_kind,
-            sort=meili_sort,
-            distinct_pages=True,
-            page_fields=PAGE_FIELDS,
-            item_fields=ITEM_FIELDS,
-        ),
+        queries,
         federation={
             "limit": window,
             "offset": 0,
@@ -141,6 +149,7 @@ def search(
         if complete
         else _merged_facets(result.get("facetDistribution", {}))
     )
+    helped = query.plain and (not total or not _found_as_typed(result["hits"], queries, query))
     return SearchResult(
         query=query.typed,
         searched=query.plain,
@@ -151,7 +160,28 @@ def search(
         per_page=per_page,
         hits=[_hit(items[i], pages.get(i), counts.get(i, 0), query) for i in shown if i in items],
         facets=facets,
+        did_you_mean=(
+            spelling.corrections(engine, query, filters_by_kind, nothing_found=not total)
+            if helped
+            else []
+        ),
+        shorter=spelling.shorter(engine, query, filters_by_kind) if helped and not total else None,
     )
+
+
+def _found_as_typed(
+    hits: list[dict[str, Any]], queries: list[dict[str, Any]], query: Query
+) -> bool:
+    """Some hit holds every word of the query, and with the marks typed when there were any
+    (Meilisearch drops words from the end of the query until something matches)."""
+    exact = {n for n, q in enumerate(queries) if q["q"] == query.exact}
+    whole = [
+        int(hit["_federation"]["queriesPosition"])
+        for hit in hits
+        if (words := hit.get("_rankingScoreDetails", {}).get("words"))
+        and words["matchingWords"] >= words["maxMatchingWords"]
+    ]
+    return bool(whole) and (not exact or any(n in exact for n in whole))
 
 
 def _complete(

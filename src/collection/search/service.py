@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from collection.models import Item, Page
 from collection.places.gazetteer import Gazetteer
 from collection.places.service import gazetteer
+from collection.search import vocabulary
 from collection.search.documents import item_document, page_document, place_fields
 from collection.search.meili import SearchEngine
 
@@ -18,11 +19,14 @@ _BATCH = 500
 
 
 def rebuild_index(*, session: Session, engine: SearchEngine) -> dict[str, int]:
-    """Rebuild both indexes from the database and swap them in; returns documents per index."""
+    """Rebuild the indexes from the database and swap them in (the vocabulary refreshed in
+    place); returns documents per index."""
     gaz = gazetteer(session)
-    return engine.rebuild(
+    counts = engine.rebuild(
         {"items": _item_documents(session, gaz), "pages": _page_documents(session, gaz)}
     )
+    engine.ensure_indexes()  # the terms index too, on a server that never had it
+    return counts | {"terms": vocabulary.refresh(session, engine)}
 
 
 def _item_documents(session: Session, gaz: Gazetteer) -> Iterator[dict[str, Any]]:

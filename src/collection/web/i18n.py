@@ -87,6 +87,11 @@ EN = {
     "Các trang kết quả": "Result pages",
     "Không tìm thấy tài liệu nào": "No items found",
     "Thử tìm không dấu": "Try without diacritics",
+    "Có phải bạn muốn tìm": "Did you mean",
+    "Tìm không có «{words}»": "Search without «{words}»",
+    "Duyệt kho theo chủ đề, địa danh, loại tài liệu và thời gian": (
+        "Browse the collection by subject, place, type and period"
+    ),
     "Bỏ bớt điều kiện lọc ở trên.": "Remove some of the filters above.",
     "Kiểm tra chính tả, hoặc dùng ít từ hơn (ví dụ: «Lam Kinh» thay vì cả câu).": (
         "Check the spelling, or use fewer words (e.g. «Lam Kinh» rather than a sentence)."

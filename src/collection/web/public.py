@@ -197,6 +197,13 @@ def search_page(
         "sort_links": [(s, label, _with(params, sort=s.value, page=None)) for s, label in SORTS],
         "pages": _pagination(params, page, result.total),
         "other_form": _other_form(result),
+        "did_you_mean": [(text, _with(params, q=text, page=None)) for text in result.did_you_mean],
+        "shorter": result.shorter
+        and (
+            result.shorter.query,
+            result.shorter.dropped,
+            _with(params, q=result.shorter.query, page=None),
+        ),
         "covers": books.thumbnails(session, [hit.id for hit in result.hits]),
     }
     return _page(request, "search.html", context)
