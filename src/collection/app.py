@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,7 @@ from collection.reports.routes import router as reports_router
 from collection.search.routes import router as search_router
 from collection.stats.readers import ReaderCookieMiddleware
 from collection.stats.usage import UsageRecorder
+from collection.web.headers import SecurityHeadersMiddleware
 from collection.web.public import router as public_router
 from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_reports_router)
     app.include_router(public_router)
     app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
+    https = bool(settings.public_url) and str(settings.public_url).startswith("https://")
+    app.add_middleware(SecurityHeadersMiddleware, https=https)
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["system"], summary="Health of DB, S3, Meilisearch and the queue")
@@ -140,10 +144,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [_describe(e) for e in exc.errors()]
+        errors = exc.errors()
         error = InvalidInput(
-            "Dữ liệu gửi lên không hợp lệ: " + "; ".join(problems),
-            message_en="invalid request: " + "; ".join(problems),
+            "Dữ liệu gửi lên không hợp lệ: " + "; ".join(_describe(e, vi=True) for e in errors),
+            message_en="invalid request: " + "; ".join(_describe(e) for e in errors),
         )
         response = _render(request, error)
         return response
@@ -167,8 +171,43 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _describe(error: Any) -> str:
+# pydantic's refusals in Vietnamese, by error type (its own text stays in message_en).
+_VI_PROBLEMS = {
+    "missing": "thiếu",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "bool_parsing": "phải là đúng/sai",
+    "string_type": "phải là chuỗi chữ",
+    "list_type": "phải là danh sách",
+    "dict_type": "phải là đối tượng",
+    "model_type": "phải là đối tượng",
+    "less_than_equal": "không được lớn hơn {le}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "greater_than_equal": "không được nhỏ hơn {ge}",
+    "greater_than": "phải lớn hơn {gt}",
+    "string_too_long": "dài quá {max_length} ký tự",
+    "string_too_short": "phải có ít nhất {min_length} ký tự",
+    "too_long": "nhiều quá {max_length} phần tử",
+    "too_short": "phải có ít nhất {min_length} phần tử",
+    "enum": "phải là một trong: {expected}",
+    "literal_error": "phải là một trong: {expected}",
+    "json_invalid": "JSON không đọc được",
+    "extra_forbidden": "không có trường này",
+    "date_parsing": "không phải ngày hợp lệ",
+    "date_from_datetime_parsing": "không phải ngày hợp lệ",
+    "datetime_parsing": "không phải thời điểm hợp lệ",
+    "string_pattern_mismatch": "sai định dạng",
+}
+
+
+def _describe(error: Any, *, vi: bool = False) -> str:
     where = ".".join(
         str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
     )
-    return f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
+    problem = str(error.get("msg", ""))
+    if vi and (template := _VI_PROBLEMS.get(str(error.get("type")))):
+        # A context we did not expect keeps pydantic's own words.
+        with contextlib.suppress(KeyError, IndexError):
+            problem = template.format(**(error.get("ctx") or {}))
+    return f"{where}: {problem}" if where else problem

@@ -307,11 +307,18 @@ def _read_or_create_json(path: Path, make: Callable[[], dict[str, str]]) -> dict
     data = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    # Two requests of a fresh instance may both create it: each writes its own temporary file.
+    # Several threads or processes of a fresh instance may create it at once: each writes its
+    # own complete temporary file, and the first to link it in place wins (a link never
+    # replaces a file); the others read the winner's, so every process keeps the same secret.
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.chmod(0o600)
-    tmp.replace(path)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    finally:
+        tmp.unlink()
     _secrets_read[path] = data
     return data
 

@@ -274,6 +274,13 @@ def start_seaweedfs(
         encoding="utf-8",
     )
     config.chmod(0o600)
+    # Only signed S3 reaches the objects: the filer answers gRPC only (its HTTP port served
+    # every object to anyone on the machine), and the volume server wants a token signed with
+    # keys only this process tree knows (weed reads them from its environment).
+    signing = {
+        "WEED_JWT_SIGNING_KEY": secrets.token_urlsafe(32),
+        "WEED_JWT_SIGNING_READ_KEY": secrets.token_urlsafe(32),
+    }
     p = internal_ports
     child = spawn(
         "seaweedfs",
@@ -288,6 +295,7 @@ def start_seaweedfs(
             f"-volume.port={p['volume']}",
             f"-volume.port.grpc={p['volume.grpc']}",
             "-filer",
+            "-filer.disableHttp",
             f"-filer.port={p['filer']}",
             f"-filer.port.grpc={p['filer.grpc']}",
             "-s3",
@@ -301,6 +309,7 @@ def start_seaweedfs(
             "-metricsPort=0",
         ],
         log_path=log_path,
+        env=signing,
         # weed stops promptly on SIGINT (SIGTERM waited ~20 s); kill after a grace period.
         stop_signal=signal.SIGINT,
         stop_timeout=8.0,

@@ -29,6 +29,7 @@ from collection.api.deps import (
 )
 from collection.config import Settings
 from collection.errors import NotAuthenticated
+from collection.ids import Id
 from collection.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -142,7 +143,7 @@ def create_user(body: UserCreate, session: DbSession, admin: Admin) -> User:
 
 
 @router.put("/users/{user_id}", response_model=UserOut, summary="Change a staff account (admins)")
-def update_user(user_id: int, body: UserUpdate, session: DbSession, admin: Admin) -> User:
+def update_user(user_id: Id, body: UserUpdate, session: DbSession, admin: Admin) -> User:
     return service.update_user(
         session=session,
         actor=admin,
@@ -159,7 +160,7 @@ def update_user(user_id: int, body: UserUpdate, session: DbSession, admin: Admin
     response_model=PasswordReset,
     summary="Give an account a new random password (admins; shown once)",
 )
-def reset_password(user_id: int, session: DbSession, admin: Admin) -> PasswordReset:
+def reset_password(user_id: Id, session: DbSession, admin: Admin) -> PasswordReset:
     _, password = service.reset_password(session=session, actor=admin, user_id=user_id)
     return PasswordReset(password=password)
 
@@ -185,6 +186,6 @@ def create_token(body: TokenCreate, session: DbSession, user: TokenUser) -> Toke
 @router.delete(
     "/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a token"
 )
-def revoke_token(token_id: int, session: DbSession, user: TokenUser) -> Response:
+def revoke_token(token_id: Id, session: DbSession, user: TokenUser) -> Response:
     service.revoke_token(session=session, user=user, token_id=token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from collection.ids import Id
 from collection.models import Role
 
 
@@ -22,7 +23,7 @@ class UserOut(BaseModel):
     display_name: str
     role: Role
     active: bool
-    point_id: int | None = Field(None, description="A point operator's access point.")
+    point_id: Id | None = Field(None, description="A point operator's access point.")
     created_at: datetime
     last_login_at: datetime | None
 
@@ -32,14 +33,14 @@ class UserCreate(BaseModel):
     display_name: str = Field("", max_length=200)
     role: Role
     password: str = Field(min_length=10, max_length=1024)
-    point_id: int | None = Field(None, description="Required for point_operator: their point.")
+    point_id: Id | None = Field(None, description="Required for point_operator: their point.")
 
 
 class UserUpdate(BaseModel):
     display_name: str = Field("", max_length=200)
     role: Role
     active: bool = True
-    point_id: int | None = Field(None, description="Required for point_operator: their point.")
+    point_id: Id | None = Field(None, description="Required for point_operator: their point.")
 
 
 class PasswordReset(BaseModel):

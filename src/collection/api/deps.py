@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from collection.accounts import service as accounts
 from collection.accounts.roles import Permission, allows
 from collection.config import Settings
+from collection.crypto import same_secret
 from collection.db import unit_of_work
 from collection.errors import NotAuthenticated, PermissionDenied
 from collection.models import User
@@ -71,7 +71,7 @@ def _check_csrf(request: Request) -> None:
         return  # HTML forms check their own hidden field (web/csrf.py)
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not hmac.compare_digest(cookie, sent):
+    if not same_secret(cookie, sent):
         raise PermissionDenied(
             "Thiếu mã chống giả mạo (CSRF). Hãy tải lại trang.",
             message_en=f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated request",

@@ -10,6 +10,7 @@ from collection.accounts.roles import Permission
 from collection.api.deps import DbSession, require
 from collection.audit import service
 from collection.audit.schemas import AuditOut
+from collection.ids import Id
 from collection.models import AuditEvent, User
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -21,10 +22,10 @@ def audit_log(
     session: DbSession,
     _user: Staff,
     target_type: str | None = None,
-    target_id: int | None = None,
-    user_id: int | None = None,
+    target_id: Id | None = None,
+    user_id: Id | None = None,
     action: str | None = None,
-    before_id: int | None = None,
+    before_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[AuditEvent]:
     return service.entries(

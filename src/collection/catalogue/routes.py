@@ -18,6 +18,7 @@ from collection.catalogue.schemas import (
     PageOut,
     PageTextIn,
 )
+from collection.ids import Id
 from collection.ingest import service as ingest
 from collection.ingest.schemas import JobOut, RerunIn, UploadOut
 from collection.models import Collection, User
@@ -36,12 +37,12 @@ def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> ItemOut:
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, summary="An item with its files")
-def get_item(item_id: int, session: DbSession, _user: Staff) -> ItemOut:
+def get_item(item_id: Id, session: DbSession, _user: Staff) -> ItemOut:
     return service.item_view(session, service.get_item(session=session, item_id=item_id))
 
 
 @router.put("/items/{item_id}", response_model=ItemOut, summary="Save an edited item")
-def update_item(item_id: int, body: ItemUpdate, session: DbSession, user: Cataloguer) -> ItemOut:
+def update_item(item_id: Id, body: ItemUpdate, session: DbSession, user: Cataloguer) -> ItemOut:
     item = service.update_item(session=session, actor=user, item_id=item_id, data=body)
     return service.item_view(session, item)
 
@@ -51,7 +52,7 @@ def update_item(item_id: int, body: ItemUpdate, session: DbSession, user: Catalo
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an item with its pages and files",
 )
-def delete_item(item_id: int, session: DbSession, user: Cataloguer) -> Response:
+def delete_item(item_id: Id, session: DbSession, user: Cataloguer) -> Response:
     service.delete_item(session=session, actor=user, item_id=item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -62,7 +63,7 @@ def delete_item(item_id: int, session: DbSession, user: Cataloguer) -> Response:
     summary="Correct a page's text (OCR correction); null drops the correction",
 )
 def correct_page(
-    item_id: int, number: int, body: PageTextIn, session: DbSession, user: Cataloguer
+    item_id: Id, number: Id, body: PageTextIn, session: DbSession, user: Cataloguer
 ) -> PageOut:
     page = service.correct_page(
         session=session,
@@ -76,7 +77,7 @@ def correct_page(
 
 
 @router.get("/items/{item_id}/pages", response_model=list[PageOut], summary="An item's pages")
-def list_pages(item_id: int, session: DbSession, _user: Staff) -> list[PageOut]:
+def list_pages(item_id: Id, session: DbSession, _user: Staff) -> list[PageOut]:
     return service.list_pages(session=session, item_id=item_id)
 
 
@@ -87,7 +88,7 @@ def list_pages(item_id: int, session: DbSession, _user: Staff) -> list[PageOut]:
     summary="Upload a file (multipart field `file`); returns the ingest job",
 )
 def upload_file(
-    item_id: int,
+    item_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -118,7 +119,7 @@ def upload_file(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run chosen stages again (e.g. OCR with other languages), one job per file",
 )
-def rerun(item_id: int, body: RerunIn, session: DbSession, user: Cataloguer) -> list[JobOut]:
+def rerun(item_id: Id, body: RerunIn, session: DbSession, user: Cataloguer) -> list[JobOut]:
     jobs = ingest.rerun(
         session=session,
         actor=user,
@@ -131,7 +132,7 @@ def rerun(item_id: int, body: RerunIn, session: DbSession, user: Cataloguer) -> 
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingest job's state and progress")
-def get_job(job_id: int, session: DbSession, _user: Staff) -> JobOut:
+def get_job(job_id: Id, session: DbSession, _user: Staff) -> JobOut:
     return ingest.get_job(session=session, job_id=job_id)
 
 
@@ -154,7 +155,7 @@ def create_collection(body: CollectionIn, session: DbSession, user: Cataloguer) 
     "/collections/{collection_id}", response_model=CollectionOut, summary="Edit a collection"
 )
 def update_collection(
-    collection_id: int, body: CollectionIn, session: DbSession, user: Cataloguer
+    collection_id: Id, body: CollectionIn, session: DbSession, user: Cataloguer
 ) -> Collection:
     return service.save_collection(
         session=session, actor=user, data=body, collection_id=collection_id

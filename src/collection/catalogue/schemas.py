@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from collection.ids import Count, Id
 from collection.models import Access, ItemStatus, TextSource
 from collection.places.schemas import PlaceRef
 
@@ -56,7 +57,7 @@ class ItemFields(BaseModel):
     )
     period: str = Field("", max_length=200, description="Historical period")
     document_type: str = Field("", max_length=100, description="sách, báo, tạp chí, ảnh, …")
-    collection_id: int | None = None
+    collection_id: Id | None = None
     access: Access = Field(Access.PUBLIC, description="public | onsite | staff")
     status: ItemStatus = Field(ItemStatus.DRAFT, description="draft | published")
     ocr_languages: str = Field("vie", description="Tesseract languages, e.g. vie or vie+eng")
@@ -156,7 +157,7 @@ class ItemUpdate(ItemFields):
             return {k: v for k, v in value.items() if k not in READ_ONLY}
         return value
 
-    version: int = Field(
+    version: Count = Field(
         description="The item's version the edit started from (from GET); if someone saved in "
         "between, the edit is refused with 409 instead of overwriting theirs."
     )
@@ -191,7 +192,7 @@ class ItemOut(ItemFields):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
-    version: int
+    version: Count
     files: list[FileOut] = []
     places: list[PlaceRef] = Field(
         default_factory=list, description="The places, with their keys (``place`` has labels)"
@@ -201,7 +202,7 @@ class ItemOut(ItemFields):
 class PageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    number: int
+    number: Id
     text: str = Field(
         description="The page's text: a staff correction if any, else OCR or embedded"
     )

@@ -21,6 +21,7 @@ from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.config import Settings
 from collection.errors import CollectionError, InvalidInput
+from collection.ids import Count, Id
 from collection.ingest import bulk, uploads
 from collection.ingest import service as ingest
 from collection.ingest.schemas import (
@@ -50,7 +51,7 @@ NDJSON = "application/x-ndjson"
     summary="Start a resumable upload: then PUT its chunks in order, then complete it",
 )
 def start_upload(
-    item_id: int, body: UploadStart, session: DbSession, settings: AppSettings, user: Cataloguer
+    item_id: Id, body: UploadStart, session: DbSession, settings: AppSettings, user: Cataloguer
 ) -> ChunkedUploadOut:
     upload = uploads.start_upload(
         session=session,
@@ -68,7 +69,7 @@ def start_upload(
     response_model=ChunkedUploadOut,
     summary="How much of an upload has arrived (to resume after a dropped connection)",
 )
-def get_upload(upload_id: int, session: DbSession, _user: Cataloguer) -> ChunkedUploadOut:
+def get_upload(upload_id: Id, session: DbSession, _user: Cataloguer) -> ChunkedUploadOut:
     return uploads.view(uploads.get_upload(session=session, upload_id=upload_id))
 
 
@@ -84,7 +85,7 @@ def get_upload(upload_id: int, session: DbSession, _user: Cataloguer) -> Chunked
     },
 )
 async def put_chunk(
-    upload_id: int,
+    upload_id: Id,
     index: Annotated[int, PathParam(ge=0, description="The chunk's number, from 0")],
     request: Request,
     session: DbSession,
@@ -136,7 +137,7 @@ async def put_chunk(
     summary="Finish an upload: the file is checked and stored, and its ingest job queued",
 )
 def complete_upload(
-    upload_id: int,
+    upload_id: Id,
     session: DbSession,
     settings: AppSettings,
     user: Cataloguer,
@@ -160,9 +161,9 @@ def list_jobs(
     session: DbSession,
     _user: Staff,
     state: JobState | None = None,
-    item_id: int | None = None,
+    item_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Count, Query()] = 0,
 ) -> list[JobOut]:
     return ingest.list_jobs(
         session=session,
@@ -179,7 +180,7 @@ def list_jobs(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Queue a failed job again (it resumes at the stage that failed)",
 )
-def retry_job(job_id: int, session: DbSession, user: Cataloguer) -> JobOut:
+def retry_job(job_id: Id, session: DbSession, user: Cataloguer) -> JobOut:
     return ingest.job_view(ingest.retry(session=session, actor=user, job_id=job_id))
 
 
@@ -190,7 +191,7 @@ class RowOut(BaseModel):
     row: int
     status: str
     title: str
-    item_id: int | None
+    item_id: Id | None
     job_ids: list[int]
     reason: str
 

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from collection.ids import Id
 from collection.models import JobState
 
 
 class JobOut(BaseModel):
     id: int
-    item_id: int
-    file_id: int | None
+    item_id: Id
+    file_id: Id | None
     state: JobState = Field(description="queued | running | done | failed")
     stage: str = Field(description="The stage running, or the last one reached")
     stages_done: list[str]
@@ -31,8 +32,8 @@ class JobOut(BaseModel):
 
 
 class UploadOut(BaseModel):
-    job_id: int
-    file_id: int
+    job_id: Id
+    file_id: Id
     sha256: str
     media_type: str
     size: int
@@ -56,7 +57,7 @@ class UploadStart(BaseModel):
 
 class ChunkedUploadOut(BaseModel):
     id: int
-    item_id: int
+    item_id: Id
     filename: str
     size: int
     chunk_size: int

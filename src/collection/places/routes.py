@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from collection.accounts.roles import Permission
 from collection.api.deps import DbSession, require
+from collection.ids import Id
 from collection.models import PlaceLevel, User
 from collection.places import service
 from collection.places.gazetteer import LOOKUP_LIMIT, Gazetteer
@@ -23,7 +24,7 @@ class PlaceMatch(PlaceRef):
     level: PlaceLevel
 
 
-def place_out(gaz: Gazetteer, place_id: int) -> PlaceOut:
+def place_out(gaz: Gazetteer, place_id: Id) -> PlaceOut:
     place = gaz.places[place_id]
     parent = gaz.places.get(place.parent_id) if place.parent_id is not None else None
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.db import after_commit
+from collection.ids import Id
 from collection.models import AccessPoint, User
 from collection.points import service
 from collection.points.schemas import PointIn, PointOut, SnippetsOut
@@ -39,7 +40,7 @@ def create_point(
 
 @router.put("/points/{point_id}", response_model=PointOut, summary="Edit an access point")
 def update_point(
-    point_id: int, body: PointIn, request: Request, session: DbSession, user: PointManager
+    point_id: Id, body: PointIn, request: Request, session: DbSession, user: PointManager
 ) -> AccessPoint:
     point = service.update_point(
         session=session, actor=user, point_id=point_id, **body.model_dump()
@@ -54,7 +55,7 @@ def update_point(
     summary="Issue a new widget key (the old one stops working)",
 )
 def rotate_key(
-    point_id: int, request: Request, session: DbSession, user: PointManager
+    point_id: Id, request: Request, session: DbSession, user: PointManager
 ) -> AccessPoint:
     point = service.rotate_key(session=session, point_id=point_id, actor=user)
     after_commit(session, request.app.state.points.forget)  # seen at once, after the commit
@@ -67,7 +68,7 @@ def rotate_key(
     summary="The HTML to paste into the point's own site",
 )
 def snippets(
-    point_id: int, session: DbSession, settings: AppSettings, _user: PointManager
+    point_id: Id, session: DbSession, settings: AppSettings, _user: PointManager
 ) -> SnippetsOut:
     point = service.get_point(session=session, point_id=point_id)
     snippet = embed_snippets(base_url=settings.base_url, widget_key=point.widget_key)

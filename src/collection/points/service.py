@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collection.audit import service as audit
+from collection.crypto import same_secret
 from collection.db import utcnow
 from collection.errors import InvalidInput, NotFound
 from collection.models import AccessPoint, Place, PlaceLevel, PointKind, PointLevel, User
@@ -80,7 +81,7 @@ class PointDirectory:
     def for_key(self, key: str) -> Point | None:
         """The active point with this widget key (a rotated-out or revoked key finds none)."""
         for point in self._current():
-            if key and secrets.compare_digest(point.widget_key, key):
+            if key and same_secret(point.widget_key, key):
                 return point
         return None
 

@@ -13,6 +13,7 @@ from collection.accounts.roles import Permission
 from collection.api.deps import AppSettings, DbSession, require
 from collection.db import utcnow
 from collection.errors import InvalidInput, NotFound
+from collection.ids import Id
 from collection.models import AccessPoint, User
 from collection.reports import counter, exports, figures, freezing, service, summary
 from collection.reports.schemas import (
@@ -43,7 +44,7 @@ def yearly_report(
     settings: AppSettings,
     _user: Reporter,
     point: Annotated[int | None, Query(description="Only this point's part")] = None,
-    version: Annotated[int | None, Query(description="A frozen version's number")] = None,
+    version: Annotated[Id | None, Query(description="A frozen version's number")] = None,
 ) -> JSONResponse:
     # Plain JSON already: straight out, without FastAPI's walk over every value (~1 MB).
     data, _ = service.report_data(session, settings, year, version)
@@ -66,7 +67,7 @@ def export_report(
     settings: AppSettings,
     _user: Reporter,
     format: Literal["xlsx", "csv", "pdf"] = "xlsx",
-    version: int | None = None,
+    version: Id | None = None,
 ) -> Response:
     data, frozen = service.report_data(session, settings, year, version)
     name = f"bao-cao-{year}" + (f"-ban-{frozen.number}" if frozen else "")
@@ -111,7 +112,7 @@ def freeze_report(
     summary="A point's figures for a month (YYYY-MM); submitting again replaces, keeps history",
 )
 def put_figures(
-    point_id: int,
+    point_id: Id,
     month: str,
     body: FiguresIn,
     session: DbSession,
@@ -134,7 +135,7 @@ def put_figures(
     response_model=list[FiguresOut],
     summary="Every submission of a point's figures, replaced ones included",
 )
-def figures_history(point_id: int, session: DbSession, user: Submitter) -> list[dict[str, Any]]:
+def figures_history(point_id: Id, session: DbSession, user: Submitter) -> list[dict[str, Any]]:
     figures.allowed_point(user, point_id)
     return [service.figures_out(r) for r in figures.history(session, point_id)]
 

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from collection.ids import Id
+
 
 class FiguresIn(BaseModel):
     """A point's figures for one month. Impossible combinations are refused with the field."""
@@ -26,7 +28,7 @@ class FiguresOut(FiguresIn):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
 
     id: int
-    point_id: int
+    point_id: Id
     month: str
     source: str
     submitted_at: datetime
@@ -36,7 +38,7 @@ class FiguresOut(FiguresIn):
 
 class SheetRowOut(BaseModel):
     row: int
-    point_id: int | None
+    point_id: Id | None
     month: str | None
     saved: bool
     error: str = ""
@@ -55,7 +57,7 @@ class MissingOut(BaseModel):
 
 class VersionOut(BaseModel):
     year: int
-    number: int
+    number: Id
     frozen_at: datetime
     frozen_by: str | None
     note: str

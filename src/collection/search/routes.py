@@ -15,6 +15,7 @@ from collection.accounts.roles import Permission
 from collection.api.audience import AnonymousAudience, usage
 from collection.api.deps import AppSettings, DbSession, require
 from collection.config import Settings
+from collection.ids import Id
 from collection.models import UsageKind, User
 from collection.places import service as places
 from collection.search import meili, searching
@@ -93,12 +94,12 @@ class SearchOut(BaseModel):
 
 
 class PageHitOut(BaseModel):
-    number: int
+    number: Id
     snippet: str
 
 
 class ItemSearchOut(BaseModel):
-    item_id: int
+    item_id: Id
     query: str
     total: int
     page: int
@@ -129,7 +130,7 @@ class SearchParams:
     """The search parameters, shared by the public and the staff search."""
 
     q: Q = ""
-    collection: Annotated[list[int] | None, Query(description="Collection ids (any of).")] = None
+    collection: Annotated[list[Id] | None, Query(description="Collection ids (any of).")] = None
     type: Annotated[list[str] | None, Query(description="Document types.")] = None
     place: Annotated[
         list[str] | None,
@@ -203,7 +204,7 @@ def staff_search(
     summary="The pages of one item that match, best first",
 )
 def search_item(
-    item_id: int,
+    item_id: Id,
     settings: AppSettings,
     audience: AnonymousAudience,
     q: Q = "",

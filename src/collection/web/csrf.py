@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import Request, Response
 
 from collection.api.deps import CSRF_COOKIE
 from collection.config import Settings
+from collection.crypto import same_secret
 from collection.errors import PermissionDenied
 
 
@@ -32,7 +32,7 @@ def remember(request: Request, response: Response, settings: Settings) -> None:
 
 def check_form(request: Request, sent: str) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not sent or not same_secret(cookie, sent):
         raise PermissionDenied(
             "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.",
             message_en="CSRF token missing or wrong",

@@ -22,6 +22,7 @@ from collection.api.deps import AppSettings, DbSession
 from collection.catalogue import reading as books
 from collection.catalogue.service import cache_control
 from collection.errors import InvalidInput, NotFound, ObjectNotFound, SearchUnavailable
+from collection.ids import Id
 from collection.models import Access, Item, ItemStatus, PlaceLevel, UsageKind
 from collection.places import maps
 from collection.places.gazetteer import Gazetteer
@@ -62,7 +63,7 @@ SORTS = [
     (Sort.TITLE, "Nhan đề A–Z"),
 ]
 ListParam = Annotated[list[str] | None, Query()]
-IntListParam = Annotated[list[int] | None, Query()]
+IntListParam = Annotated[list[Id] | None, Query()]
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -295,7 +296,7 @@ def _other_form(result: searching.SearchResult) -> tuple[str, str] | None:
 
 @router.get("/tai-lieu/{item_id}", response_class=HTMLResponse)
 def item_page(
-    item_id: int,
+    item_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -356,7 +357,7 @@ def item_page(
     )
 
 
-def _place_line(gaz: Gazetteer, place_id: int) -> dict[str, Any]:
+def _place_line(gaz: Gazetteer, place_id: Id) -> dict[str, Any]:
     """A place on an item page: its name with where it lies, and what it became or came from."""
     return {
         "label": gaz.title(place_id),
@@ -389,7 +390,7 @@ _FILE_REFUSAL = (
 
 
 def _openable(
-    session: DbSession, audience: Audience, item_id: int, refusal: tuple[str, str]
+    session: DbSession, audience: Audience, item_id: Id, refusal: tuple[str, str]
 ) -> Item:
     return books.openable(
         session=session,
@@ -402,8 +403,8 @@ def _openable(
 
 @router.get("/tai-lieu/{item_id}/trang/{number}")
 def page_json(
-    item_id: int,
-    number: int,
+    item_id: Id,
+    number: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -435,8 +436,8 @@ font-size="28" text-anchor="middle" fill="#5b6673">Chưa có ảnh trang này</t
 
 @router.get("/tai-lieu/{item_id}/trang/{number}/{size}")
 def page_image(
-    item_id: int,
-    number: int,
+    item_id: Id,
+    number: Id,
     size: str,
     session: DbSession,
     settings: AppSettings,
@@ -465,8 +466,8 @@ def page_image(
 
 @router.get("/tai-lieu/{item_id}/tep/{file_id}")
 def download(
-    item_id: int,
-    file_id: int,
+    item_id: Id,
+    file_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -500,7 +501,7 @@ def collections_page(request: Request, session: DbSession, audience: CurrentAudi
 
 @router.get("/bo-suu-tap/{collection_id}", response_class=HTMLResponse)
 def collection_page(
-    collection_id: int,
+    collection_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,

@@ -21,6 +21,7 @@ from collection.api.deps import AppSettings, DbSession
 from collection.audit import service as audit
 from collection.db import after_commit
 from collection.errors import CollectionError, InvalidInput
+from collection.ids import Id
 from collection.models import AccessPoint, PointKind, PointLevel, Role, User
 from collection.places.service import gazetteer
 from collection.points import service as points
@@ -246,7 +247,7 @@ def _point_page(
 
 @router.get("/staff/diem-truy-cap/{point_id}", response_class=HTMLResponse)
 def point_page(
-    point_id: int,
+    point_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -258,7 +259,7 @@ def point_page(
 
 @router.post("/staff/diem-truy-cap/{point_id}", response_class=HTMLResponse)
 def save_point(
-    point_id: int,
+    point_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -303,7 +304,7 @@ def save_point(
 
 @router.post("/staff/diem-truy-cap/{point_id}/ma-moi")
 def new_widget_key(
-    point_id: int, request: Request, session: DbSession, user: PointManager
+    point_id: Id, request: Request, session: DbSession, user: PointManager
 ) -> Response:
     points.rotate_key(session=session, point_id=point_id, actor=user)
     after_commit(session, request.app.state.points.forget)  # the old key stops working now
@@ -453,14 +454,14 @@ def create_user(request: Request, session: DbSession, user: Admin, form: Form) -
 
 
 @router.get("/staff/tai-khoan/{user_id}", response_class=HTMLResponse)
-def user_page(user_id: int, request: Request, session: DbSession, user: Admin) -> Response:
+def user_page(user_id: Id, request: Request, session: DbSession, user: Admin) -> Response:
     account = accounts.get_user(session=session, user_id=user_id)
     return _user_page(request, session, user, account)
 
 
 @router.post("/staff/tai-khoan/{user_id}", response_class=HTMLResponse)
 def save_user(
-    user_id: int, request: Request, session: DbSession, user: Admin, form: Form
+    user_id: Id, request: Request, session: DbSession, user: Admin, form: Form
 ) -> Response:
     account = accounts.get_user(session=session, user_id=user_id)
     values: dict[str, Any] = {
@@ -505,7 +506,7 @@ def save_user(
 
 
 @router.post("/staff/tai-khoan/{user_id}/mat-khau", response_class=HTMLResponse)
-def new_password(user_id: int, request: Request, session: DbSession, user: Admin) -> Response:
+def new_password(user_id: Id, request: Request, session: DbSession, user: Admin) -> Response:
     """A new random password, shown once in this answer (its sessions end, the user's own too)."""
     account, password = accounts.reset_password(session=session, actor=user, user_id=user_id)
     return _user_page(

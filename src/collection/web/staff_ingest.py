@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from collection.api.deps import AppSettings, DbSession
 from collection.config import PROJECT_ROOT
 from collection.errors import CollectionError, NotFound
+from collection.ids import Id
 from collection.ingest import bulk
 from collection.ingest import service as ingest
 from collection.ingest.routes import unpack_import
@@ -66,7 +67,7 @@ def job_monitor(
 
 @router.post("/staff/cong-viec/{job_id}/thu-lai")
 def retry_job(
-    job_id: int,
+    job_id: Id,
     session: DbSession,
     user: Cataloguer,
     next: Annotated[str, Form(max_length=500)] = "/staff/cong-viec",

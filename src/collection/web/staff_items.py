@@ -19,6 +19,7 @@ from collection.catalogue import service as catalogue
 from collection.catalogue.reading import LANGUAGES
 from collection.catalogue.schemas import CollectionIn, ItemIn, ItemUpdate
 from collection.errors import CollectionError, InvalidInput, NotFound
+from collection.ids import Id
 from collection.ingest import service as ingest
 from collection.models import Access, Collection, Item, ItemStatus, Page, StoredFile, User
 from collection.search.vietnamese import nfc
@@ -252,7 +253,7 @@ def _show_item(
 
 @router.get("/staff/tai-lieu/{item_id}", response_class=HTMLResponse)
 def item_page(
-    item_id: int,
+    item_id: Id,
     request: Request,
     session: DbSession,
     user: StaffUser,
@@ -264,7 +265,7 @@ def item_page(
 
 @router.post("/staff/tai-lieu/{item_id}", response_class=HTMLResponse)
 def save_item(
-    item_id: int, request: Request, session: DbSession, user: Cataloguer, form: Form
+    item_id: Id, request: Request, session: DbSession, user: Cataloguer, form: Form
 ) -> Response:
     data = item_data(form)
     version = str(form.get("version", ""))
@@ -285,7 +286,7 @@ def _edit_again(
     request: Request,
     session: Any,
     user: User,
-    item_id: int,
+    item_id: Id,
     data: dict[str, Any],
     version: str,
     exc: ValidationError | CollectionError,
@@ -309,7 +310,7 @@ def _edit_again(
 
 
 @router.post("/staff/tai-lieu/{item_id}/xoa")
-def delete_item(item_id: int, session: DbSession, user: Cataloguer) -> Response:
+def delete_item(item_id: Id, session: DbSession, user: Cataloguer) -> Response:
     catalogue.delete_item(session=session, actor=user, item_id=item_id)
     return done("/staff/tai-lieu", "da-xoa")
 
@@ -319,7 +320,7 @@ def delete_item(item_id: int, session: DbSession, user: Cataloguer) -> Response:
 
 @router.post("/staff/tai-lieu/{item_id}/tep", response_class=HTMLResponse)
 def upload_without_script(
-    item_id: int,
+    item_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -375,7 +376,7 @@ def parse_pages(text: str) -> list[int]:
 
 @router.post("/staff/tai-lieu/{item_id}/xu-ly-lai", response_class=HTMLResponse)
 def rerun_ocr(
-    item_id: int, request: Request, session: DbSession, user: Cataloguer, form: Form
+    item_id: Id, request: Request, session: DbSession, user: Cataloguer, form: Form
 ) -> Response:
     catalogue.get_item(session=session, item_id=item_id)
     languages = str(form.get("ocr_languages", "vie"))
@@ -413,8 +414,8 @@ def _editor(
     request: Request,
     session: Any,
     user: User,
-    item_id: int,
-    number: int,
+    item_id: Id,
+    number: Id,
     *,
     typed: str | None = None,
     error: str | None = None,
@@ -445,14 +446,14 @@ def _editor(
 
 @router.get("/staff/tai-lieu/{item_id}/trang/{number}", response_class=HTMLResponse)
 def page_editor(
-    item_id: int, number: int, request: Request, session: DbSession, user: StaffUser
+    item_id: Id, number: Id, request: Request, session: DbSession, user: StaffUser
 ) -> Response:
     return _editor(request, session, user, item_id, number)
 
 
 @router.post("/staff/tai-lieu/{item_id}/trang/{number}", response_class=HTMLResponse)
 def save_page_text(
-    item_id: int, number: int, request: Request, session: DbSession, user: Cataloguer, form: Form
+    item_id: Id, number: Id, request: Request, session: DbSession, user: Cataloguer, form: Form
 ) -> Response:
     revert = form.get("action") == "revert"
     typed = nfc(str(form.get("text", ""))).replace("\r\n", "\n")
@@ -525,7 +526,7 @@ def create_collection(
 
 @router.get("/staff/bo-suu-tap/{collection_id}", response_class=HTMLResponse)
 def collection_page(
-    collection_id: int, request: Request, session: DbSession, user: StaffUser
+    collection_id: Id, request: Request, session: DbSession, user: StaffUser
 ) -> Response:
     found: Collection = catalogue.get_collection(session=session, collection_id=collection_id)
     values = {"title": found.title, "slug": found.slug, "description": found.description}
@@ -548,7 +549,7 @@ def _collection_context(session: Any, found: Collection, values: dict[str, str])
 
 @router.post("/staff/bo-suu-tap/{collection_id}", response_class=HTMLResponse)
 def save_collection(
-    collection_id: int, request: Request, session: DbSession, user: Cataloguer, form: Form
+    collection_id: Id, request: Request, session: DbSession, user: Cataloguer, form: Form
 ) -> Response:
     values = {k: str(form.get(k, "")) for k in ("title", "slug", "description")}
     try:

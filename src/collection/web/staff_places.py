@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from collection.api.deps import DbSession
 from collection.errors import CollectionError, NotFound
+from collection.ids import Id
 from collection.models import Place, User
 from collection.places import service as places
 from collection.places.schemas import LinksIn, PlaceIn
@@ -43,7 +44,7 @@ def place_list(
 
 
 @router.get("/staff/dia-danh/so/{place_id}")
-def place_by_id(place_id: int, session: DbSession, _user: StaffUser) -> Response:
+def place_by_id(place_id: Id, session: DbSession, _user: StaffUser) -> Response:
     place = session.get(Place, place_id)
     if place is None:
         raise NotFound("Không có địa danh này.", message_en=f"no place {place_id}")

@@ -18,6 +18,7 @@ from collection.api.deps import AppSettings, DbSession, require
 from collection.config import Settings
 from collection.db import utcnow
 from collection.errors import CollectionError, InvalidInput, NotFound
+from collection.ids import Id
 from collection.models import AccessPoint, Role, User
 from collection.reports import (
     charts,
@@ -105,7 +106,7 @@ def report_page(
 
 @router.get("/staff/bao-cao/diem/{point_id}", response_class=HTMLResponse)
 def point_report_page(
-    point_id: int,
+    point_id: Id,
     request: Request,
     session: DbSession,
     settings: AppSettings,
@@ -184,7 +185,7 @@ def _figures_page(
     settings: Settings,
     user: User,
     *,
-    point_id: int | None,
+    point_id: Id | None,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,

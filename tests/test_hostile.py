@@ -1,0 +1,101 @@
+"""Hostile input that used to answer 500: secrets with non-ASCII characters, secrets created by
+many processes at once, ids the database cannot hold. Each gets a clear 4xx, or works."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from collection.config import Settings
+from tests.helpers import Api
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/widget/search?key=%C3%A9&q=x",
+        "/widget/frame?key=%C3%A9",
+        "/tim-kiem?q=x&w=%C3%A9",
+    ],
+)
+def test_a_widget_key_with_non_ascii_characters_is_refused_not_a_crash(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code < 500, response.text
+
+
+def test_a_csrf_token_with_non_ascii_characters_is_refused(client: TestClient) -> None:
+    cookie = "kho_csrf=é".encode()  # as a browser may send it: raw UTF-8
+    form = client.post(
+        "/login",
+        data={"email": "a@b.vn", "password": "x", "csrf_token": "é"},
+        headers={"Cookie": cookie},
+    )
+    assert form.status_code == 403 and "Biểu mẫu đã hết hạn" in form.text
+    api = client.post(
+        "/api/v1/items",
+        json={"title": "x"},
+        headers={"Cookie": "kho_session=é; kho_csrf=é".encode(), "X-CSRF-Token": "é".encode()},
+    )
+    assert 400 <= api.status_code < 500, api.text
+
+
+def _secret(var_dir: str, start: object) -> str:
+    start.wait()  # type: ignore[attr-defined]
+    return Settings(var_dir=Path(var_dir)).app_secret()
+
+
+def test_processes_starting_together_keep_one_secret(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Event()
+    with context.Pool(6) as pool:
+        pending = [pool.apply_async(_secret, (str(tmp_path), start)) for _ in range(6)]
+        start.set()
+        secrets = {p.get(timeout=60) for p in pending}
+    assert len(secrets) == 1
+    assert Settings(var_dir=tmp_path).app_secret() in secrets
+    assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["app.json"]
+
+
+HUGE = "99999999999999999999"  # > 2^63: no database holds it
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/tai-lieu/{HUGE}",
+        f"/tai-lieu/1/trang/{HUGE}",
+        f"/bo-suu-tap/{HUGE}",
+        f"/tim-kiem?collection={HUGE}",
+        f"/api/v1/search?collection={HUGE}",
+        f"/api/v1/items/{HUGE}/search?q=x",
+    ],
+)
+def test_public_ids_too_large_for_the_database_are_refused(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
+    assert "không được lớn hơn 9223372036854775807" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/api/v1/items/{HUGE}", None),
+        ("GET", f"/api/v1/jobs?offset={HUGE}", None),
+        ("GET", f"/api/v1/jobs?item_id={HUGE}", None),
+        ("POST", "/api/v1/items", {"title": "Sách", "collection_id": int(HUGE)}),
+        ("GET", f"/staff/tai-lieu/{HUGE}", None),
+    ],
+)
+def test_staff_ids_too_large_for_the_database_are_refused(
+    api: Api, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    response = api(method, path, json=body)
+    assert response.status_code == 422 or response.status_code == 404, response.text
+    if path.startswith("/api/"):
+        message = response.json()["message"]
+        assert "không hợp lệ" in message and "should" not in message, message
