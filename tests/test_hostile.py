@@ -99,3 +99,44 @@ def test_staff_ids_too_large_for_the_database_are_refused(
     if path.startswith("/api/"):
         message = response.json()["message"]
         assert "không hợp lệ" in message and "should" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("date", "why"),
+    [
+        ("2023-02-30", "không có trong lịch"),
+        ("2023-13-01", "tháng 13 không có"),
+        ("2023-00", "tháng 00 không có"),
+        ("1990–1980", "kết thúc trước khi bắt đầu"),
+        ("1990-05-02/1990-05-01", "kết thúc trước khi bắt đầu"),
+        ("0000", "năm phải từ 0001"),
+        ("năm 1990", "phải có dạng"),
+    ],
+)
+def test_impossible_dates_are_refused_in_vietnamese(api: Api, date: str, why: str) -> None:
+    response = api("POST", "/api/v1/items", json={"title": "Sách", "date": date})
+    assert response.status_code == 422, response.text
+    assert why in response.json()["message"]
+
+
+@pytest.mark.parametrize("date", ["2024-02-29", "1930–1945", "1945-08", "1945-08/1945-09-02"])
+def test_real_dates_are_kept(api: Api, date: str) -> None:
+    response = api("POST", "/api/v1/items", json={"title": "Sách", "date": date})
+    assert response.status_code == 201, response.text
+    assert response.json()["date"] == date
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"title": "Sách\x00 mật"}, "ký tự điều khiển U+0000"),
+        ({"title": "Sách", "subject": ["a\x1bb"]}, "ký tự điều khiển U+001B"),
+        ({"title": "Sách", "creator": [f"Tác giả {n}" for n in range(100_000)]}, "nhiều quá 200"),
+    ],
+)
+def test_control_characters_and_endless_lists_are_refused(
+    api: Api, fields: dict[str, object], why: str
+) -> None:
+    response = api("POST", "/api/v1/items", json=fields)
+    assert response.status_code == 422, response.text[:300]
+    assert why in response.json()["message"]

@@ -174,6 +174,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 # pydantic's refusals in Vietnamese, by error type (its own text stays in message_en).
 _VI_PROBLEMS = {
     "missing": "thiếu",
+    "value_error": "{error}",  # our own validators write Vietnamese
     "int_parsing": "phải là số nguyên",
     "int_type": "phải là số nguyên",
     "float_parsing": "phải là số",

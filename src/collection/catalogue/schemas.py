@@ -9,16 +9,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from collection.catalogue.dates import check_date
 from collection.ids import Count, Id
 from collection.models import Access, ItemStatus, TextSource
 from collection.places.schemas import PlaceRef
 
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?([/–-]\d{4}(-\d{2}(-\d{2})?)?)?$")
 _OCR_LANGUAGES = re.compile(r"^[a-z_]{3,8}(\+[a-z_]{3,8}){0,3}$")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_NAMES = 200  # creators, contributors, subjects of one item
 
 
 def _nfc(value: Any) -> Any:
     if isinstance(value, str):
+        if found := _CONTROL.search(value):
+            raise ValueError(f"có ký tự điều khiển U+{ord(found.group()):04X}, không lưu được")
         return unicodedata.normalize("NFC", value.strip())
     if isinstance(value, list):
         return [_nfc(v) for v in value if not (isinstance(v, str) and not v.strip())]
@@ -32,9 +38,15 @@ class ItemFields(BaseModel):
 
     title: str = Field(min_length=1, max_length=1000, description="dc:title")
     alternative: str = Field("", max_length=1000, description="dcterms:alternative")
-    creator: list[str] = Field(default_factory=list, description="dc:creator (repeatable)")
-    contributor: list[str] = Field(default_factory=list, description="dc:contributor")
-    subject: list[str] = Field(default_factory=list, description="dc:subject (repeatable)")
+    creator: list[str] = Field(
+        default_factory=list, max_length=MAX_NAMES, description="dc:creator (repeatable)"
+    )
+    contributor: list[str] = Field(
+        default_factory=list, max_length=MAX_NAMES, description="dc:contributor"
+    )
+    subject: list[str] = Field(
+        default_factory=list, max_length=MAX_NAMES, description="dc:subject (repeatable)"
+    )
     description: str = Field("", max_length=20000, description="dc:description")
     publisher: str = Field("", max_length=500, description="dc:publisher")
     date: str = Field(
@@ -44,7 +56,9 @@ class ItemFields(BaseModel):
     format: str = Field("", max_length=200, description="dc:format")
     identifier: str = Field("", max_length=500, description="dc:identifier")
     source: str = Field("", max_length=1000, description="dc:source")
-    language: list[str] = Field(default_factory=lambda: ["vi"], description="dc:language (ISO 639)")
+    language: list[str] = Field(
+        default_factory=lambda: ["vi"], max_length=20, description="dc:language (ISO 639)"
+    )
     relation: str = Field("", max_length=1000, description="dc:relation")
     coverage: str = Field("", max_length=1000, description="dc:coverage")
     rights: str = Field("", max_length=1000, description="dc:rights")
@@ -75,9 +89,7 @@ class ItemFields(BaseModel):
     @field_validator("date")
     @classmethod
     def _date(cls, value: str) -> str:
-        if value and not _DATE.match(value):
-            raise ValueError("ngày phải có dạng YYYY, YYYY-MM, YYYY-MM-DD hoặc YYYY-YYYY")
-        return value
+        return check_date(value)
 
     @field_validator("ocr_languages")
     @classmethod

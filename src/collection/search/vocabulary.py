@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,25 +40,32 @@ _BATCH = 500
 
 
 class _Tally:
-    """Counts of terms by folded form, with the written form seen most often."""
+    """Counts of terms as written; folded together (with the written form seen most often)
+    only at the end, so that folding runs once per distinct term, not once per word read."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.forms: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     def add(self, written: str, weight: int = 1) -> None:
-        key = fold(written).lower()
-        self.counts[key] += weight
-        self.forms[key][written] += 1
+        self.counts[written] += weight
+
+    def update(self, terms: Iterable[str]) -> None:
+        self.counts.update(terms)
 
     def prune(self) -> None:
         for key in [k for k, n in self.counts.items() if n <= 1]:
-            del self.counts[key], self.forms[key]
+            del self.counts[key]
 
     def documents(self, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        for key, count in self.counts.most_common(limit):
-            written = self.forms[key].most_common(1)[0][0]
-            yield {"id": _term_id(key), "term": written, "weight": count}
+        totals: Counter[str] = Counter()
+        forms: dict[str, tuple[int, str]] = {}  # folded → (count, written) of its commonest form
+        for written, count in self.counts.items():
+            key = fold(written).lower()
+            totals[key] += count
+            if key not in forms or count > forms[key][0]:
+                forms[key] = (count, written)
+        for key, count in totals.most_common(limit):
+            yield {"id": _term_id(key), "term": forms[key][1], "weight": count}
 
 
 def _term_id(folded: str) -> str:
@@ -101,8 +108,7 @@ def page_terms(session: Session) -> Iterator[dict[str, Any]]:
     for page in session.scalars(public_pages.execution_options(yield_per=_BATCH)):
         words = [w.lower() for w in _words(page.effective_text)]
         pairs = {f"{a} {b}" for a, b in itertools.pairwise(words)}
-        for term in {*words, *pairs}:
-            tally.add(term)
+        tally.update({*words, *pairs})
         if len(tally.counts) > _PRUNE_AT:
             tally.prune()
     yield from tally.documents(limit=MAX_PAGE_TERMS)
