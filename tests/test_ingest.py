@@ -299,7 +299,14 @@ def test_pages_get_iiif_zoom_tiles(api: Api, client: Any, settings: Settings) ->
     assert info.status_code == 200, info.text
     assert info.headers["content-type"].startswith("application/ld+json")
     document = info.json()
-    assert document["id"] == f"http://testserver/iiif/3/{public_id}-1"
+    # No public URL set and a Host that is not this machine: ids use the address we serve on.
+    assert document["id"] == f"{settings.base_url}/iiif/3/{public_id}-1"
+    local = client.get(
+        f"/iiif/3/{public_id}-1/info.json", headers={"Host": "127.0.0.1:8123"}
+    ).json()
+    assert local["id"] == f"http://127.0.0.1:8123/iiif/3/{public_id}-1"
+    forged = client.get(f"/iiif/3/{public_id}-1/info.json", headers={"Host": "evil.example"})
+    assert "evil.example" not in forged.text
     assert document["profile"] == "level0" and document["type"] == "ImageService3"
     assert (document["width"], document["height"]) == scan.size
     tile_size = document["tiles"][0]["width"]

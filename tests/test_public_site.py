@@ -138,7 +138,9 @@ def test_item_page_viewer_and_search_inside(client: TestClient, site: dict[str, 
     assert "Trang một về sông Mã." in html and 'max="2"' in html
     assert "&lt;script&gt;" in html and "<script>alert" not in html
     assert "Về &lt;b&gt;sông&lt;/b&gt; Mã" in html
-    assert f"http://testserver/tai-lieu/{river}" in html and "Trích dẫn" in html
+    assert f"http://127.0.0.1:8000/tai-lieu/{river}" in html and "Trích dẫn" in html
+    forged = client.get(f"/tai-lieu/{river}", headers={"Host": "evil.example"}).text
+    assert "evil.example" not in forged  # a client's Host never makes our links
     second = client.get(f"/tai-lieu/{river}", params={"trang": 2}).text
     assert "&lt;img src=x onerror=alert(1)&gt;" in second
     inside = client.get(f"/tai-lieu/{river}", params={"q": "Đông Sơn"}).text

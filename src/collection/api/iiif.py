@@ -19,6 +19,7 @@ from collection.catalogue.service import cache_control, readable_item
 from collection.errors import NotFound, ObjectNotFound
 from collection.models import Page
 from collection.storage import store_for
+from collection.urls import public_base
 
 router = APIRouter(prefix="/iiif/3", tags=["iiif"])
 PageId = Annotated[str, Path(pattern=r"^\d{1,12}-\d{1,6}$", description="<item id>-<page number>")]
@@ -51,7 +52,7 @@ def info(
 ) -> JSONResponse:
     page, cache = _page(session, audience, page_id)
     document = json.loads(store_for(settings).get_bytes(f"{page.tiles_prefix}info.json"))
-    base = str(settings.public_url or request.base_url).rstrip("/")
+    base = public_base(request, settings)
     document["id"] = f"{base}/iiif/3/{page_id}"
     return JSONResponse(
         document,

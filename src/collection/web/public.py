@@ -33,6 +33,7 @@ from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
 from collection.stats.readers import renew
 from collection.storage import store_for
+from collection.urls import public_base
 from collection.web.i18n import LANG_COOKIE, LANGS, lang_of, translate
 from collection.web.routes import safe_next
 from collection.web.templating import templates
@@ -331,7 +332,7 @@ def item_page(
             )
         except SearchUnavailable:
             inside_error = True
-    base = str(settings.public_url or request.base_url).rstrip("/")
+    base = public_base(request, settings)
     url = f"{base}/tai-lieu/{item_id}"
     strip_from = max(1, min(number - PAGE_STRIP // 2, seen.page_count - PAGE_STRIP + 1))
     return _page(
