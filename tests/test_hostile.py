@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from collection.config import Settings
+from collection.errors import InvalidInput
+from collection.points.service import checked_origins
 from tests.helpers import Api
 
 
@@ -140,3 +142,30 @@ def test_control_characters_and_endless_lists_are_refused(
     response = api("POST", "/api/v1/items", json=fields)
     assert response.status_code == 422, response.text[:300]
     assert why in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://thuvien.vn;script-src *",
+        "https://thuvien.vn frame-ancestors *",
+        "https://thuvien.vn'",
+        "javascript:alert(1)",
+        "https://user@thuvien.vn",
+        "https://thuvien.vn/trang",
+        "https://thuvien.vn?x=1",
+        "https://-thuvien.vn",
+        "https://",
+        "thuvien.vn",
+    ],
+)
+def test_access_point_origins_are_parsed_as_origins(value: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        checked_origins([value])
+    assert "Địa chỉ trang web không hợp lệ" in refused.value.message
+
+
+def test_good_origins_are_written_as_browsers_send_them() -> None:
+    assert checked_origins(
+        ["https://ThuVien.ThanhHoa.gov.vn/", "http://[::1]:8080", "https://thưviện.vn:443"]
+    ) == ["https://thuvien.thanhhoa.gov.vn", "http://[::1]:8080", "https://xn--thvin-grb5423c.vn"]

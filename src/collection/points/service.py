@@ -25,6 +25,7 @@ from collection.errors import InvalidInput, NotFound
 from collection.models import AccessPoint, Place, PlaceLevel, PointKind, PointLevel, User
 from collection.places.gazetteer import DISTRICT_KINDS
 from collection.places.service import gazetteer
+from collection.points.origins import normal_origin
 from collection.search.vietnamese import sort_key
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -130,14 +131,13 @@ def checked_origins(origins: Sequence[str]) -> list[str]:
     """Web origins as scheme://host[:port], without a path; InvalidInput if any is not."""
     cleaned, bad = [], []
     for value in origins:
-        value = value.strip().rstrip("/")
-        if not value:
+        if not value.strip():
             continue
-        scheme, _, rest = value.partition("://")
-        if scheme not in ("http", "https") or not rest or "/" in rest or " " in rest:
-            bad.append(value)
+        origin = normal_origin(value)
+        if origin:
+            cleaned.append(origin)
         else:
-            cleaned.append(f"{scheme}://{rest.lower()}")
+            bad.append(value.strip()[:100])
     if bad:
         raise InvalidInput(
             "Địa chỉ trang web không hợp lệ: "

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from collection.errors import CollectionError, TooManyRequests
+from collection.points.origins import normal_origin
 from collection.points.service import Point
 from collection.search import searching
 from collection.search.meili import SearchEngine
@@ -66,23 +67,9 @@ def point_for_key(points: Callable[[str], Point | None], key: str) -> Point:
     return point
 
 
-def _normal_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
-    try:
-        parts = urlsplit(origin.strip().lower())
-        port = parts.port
-    except ValueError:
-        return ""
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return ""
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    default = 443 if parts.scheme == "https" else 80
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
-
-
 def origin_allowed(point: Point, origin: str) -> bool:
-    wanted = _normal_origin(origin)
-    return bool(wanted) and any(_normal_origin(o) == wanted for o in point.allowed_origins)
+    wanted = normal_origin(origin)
+    return bool(wanted) and any(normal_origin(o) == wanted for o in point.allowed_origins)
 
 
 def check_origin(point: Point, origin: str | None) -> str:
@@ -109,7 +96,7 @@ def frame_ancestors(point: Point | None) -> str:
     key may be framed anywhere, so the refusal is read inside the host page's frame."""
     if point is None:
         return "*"
-    sources = [o for o in (_normal_origin(o) for o in point.allowed_origins) if o]
+    sources = [o for o in (normal_origin(o) for o in point.allowed_origins) if o]
     return " ".join(sources) or "'none'"
 
 
