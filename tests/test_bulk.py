@@ -161,3 +161,68 @@ def test_only_cataloguers_import(client: TestClient, settings: Settings) -> None
     headers = {"Authorization": f"Bearer {make_token(settings, 'bao.cao@thuvien.vn')}"}
     response = client.post("/api/v1/imports", headers=headers, files={"sheet": ("s.csv", _csv([]))})
     assert response.status_code == 403
+
+
+def _odd_member_zip(*, flag_bits: int = 0, method: int | None = None) -> bytes:
+    """A ZIP whose one member is marked encrypted, or compressed with ``method`` (9: deflate64),
+    as other archivers write them (zipfile writes neither)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.png", b"\x89PNG not really")
+    data = bytearray(out.getvalue())
+    # The general-purpose flags and the method, in the local and the central header.
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature) + flags_at
+        data[at] |= flag_bits
+        if method is not None:
+            data[at + 2 : at + 4] = method.to_bytes(2, "little")
+    return bytes(data)
+
+
+def _truncated_xlsx(tmp_path: Path) -> bytes:
+    write_xlsx(tmp_path / "s.xlsx", [["a.png", "Ảnh"]])
+    whole = (tmp_path / "s.xlsx").read_bytes()
+    return whole[: len(whole) * 2 // 3]
+
+
+SHEET = _csv([["a.png", "Ảnh", "", "", "", "", ""]])
+
+
+def test_hostile_sheets_and_archives_get_one_clear_refusal(api: Api, tmp_path: Path) -> None:
+    cases = {
+        "truncated xlsx": ({"sheet": ("s.xlsx", _truncated_xlsx(tmp_path))}, "Excel"),
+        "300-character name": (
+            {"sheet": ("s.csv", SHEET), "archive": ("z.zip", _zip({"a" * 300 + ".png": b"x"}))},
+            "tên quá dài",
+        ),
+        "a file and a folder of one name": (
+            {"sheet": ("s.csv", SHEET), "archive": ("z.zip", _zip({"x": b"1", "x/y.pdf": b"2"}))},
+            "trùng tên một thư mục",
+        ),
+        "encrypted member": (
+            {"sheet": ("s.csv", SHEET), "archive": ("z.zip", _odd_member_zip(flag_bits=0x1))},
+            "mật khẩu",
+        ),
+        "deflate64 member": (
+            {"sheet": ("s.csv", SHEET), "archive": ("z.zip", _odd_member_zip(method=9))},
+            "không hỗ trợ",
+        ),
+    }
+    for case, (files, why) in cases.items():
+        response = api("POST", "/api/v1/imports", files=files)
+        assert response.status_code == 422, (case, response.status_code, response.text[:300])
+        assert why in response.json()["message"], (case, response.json()["message"])
+
+
+def test_a_sheet_of_one_column_is_read(api: Api, settings: Settings) -> None:
+    """The CSV sniffer cannot tell a delimiter from one column: it is read as plain CSV."""
+    response = api(
+        "POST", "/api/v1/imports", files={"sheet": ("s.csv", "Nhan đề\nSách một cột\n".encode())}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1 and item_count(settings) == 1
+    # A NUL in one row fails that row, with its reason; the others go in.
+    sheet = "Nhan đề\nA\x00B\nSách thứ hai\n".encode()
+    mixed = api("POST", "/api/v1/imports", files={"sheet": ("s.csv", sheet)}).json()
+    assert (mixed["created"], mixed["failed"]) == (1, 1)
+    assert "ký tự điều khiển U+0000" in mixed["rows"][0]["reason"]

@@ -175,24 +175,42 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         raise InvalidInput(
             "Tệp CSV phải được lưu với mã UTF-8.", message_en="the CSV is not UTF-8"
         ) from exc
-    dialect = csv.Sniffer().sniff(decoded[:4096], delimiters=",;\t") if decoded.strip() else None
-    for row in csv.reader(io.StringIO(decoded), dialect or csv.excel):
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            decoded[:4096], delimiters=",;\t"
+        )
+    except csv.Error:  # one column, or nothing to tell the delimiter by: plain commas
+        dialect = csv.excel
+    try:
+        rows = list(csv.reader(io.StringIO(decoded), dialect))
+    except csv.Error as exc:  # a NUL byte, an unclosed quote at the end…
+        raise InvalidInput(
+            f"Không đọc được tệp CSV: {exc}.", message_en=f"cannot read the CSV: {exc}"
+        ) from exc
+    for row in rows:
         yield [unicodedata.normalize("NFC", cell) for cell in row]
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
+    # openpyxl raises zipfile, KeyError, InvalidFileException, XML errors… while opening, and
+    # (read-only mode reads lazily) while reading a truncated file: all one refusal.
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException…
+        try:
+            rows = [
+                [_cell(v) for v in values]
+                for values in workbook.worksheets[0].iter_rows(values_only=True)
+            ]
+        finally:
+            workbook.close()
+    except Exception as exc:
         raise InvalidInput(
-            "Không đọc được tệp Excel (.xlsx).", message_en=f"cannot read the xlsx: {exc}"
+            "Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không phải .xlsx.",
+            message_en=f"cannot read the xlsx: {exc!r}",
         ) from exc
-    sheet = workbook.worksheets[0]
-    for values in sheet.iter_rows(values_only=True):
-        yield [_cell(v) for v in values]
-    workbook.close()
+    yield from rows
 
 
 def _cell(value: Any) -> str:
@@ -287,18 +305,34 @@ def extract_zip(archive: Path, target: Path, *, max_bytes: int) -> None:
                     raise InvalidInput(
                         "Tệp ZIP giải nén ra quá lớn.", message_en="the ZIP unpacks too large"
                     )
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with zipped.open(member) as source, destination.open("wb") as out:
-                    written = 0
-                    while chunk := source.read(1024 * 1024):
-                        written += len(chunk)
-                        if written > member.file_size:  # the header lied about the size
-                            raise InvalidInput(
-                                "Tệp ZIP bị hỏng.", message_en="member larger than declared"
-                            )
-                        out.write(chunk)
+                _extract(zipped, member, destination)
     except zipfile.BadZipFile as exc:
         raise InvalidInput("Tệp ZIP bị hỏng.", message_en=f"bad ZIP: {exc}") from exc
+
+
+def _extract(zipped: zipfile.ZipFile, member: zipfile.ZipInfo, destination: Path) -> None:
+    name = member.filename[:120]
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with zipped.open(member) as source, destination.open("wb") as out:
+            written = 0
+            while chunk := source.read(1024 * 1024):
+                written += len(chunk)
+                if written > member.file_size:  # the header lied about the size
+                    raise InvalidInput("Tệp ZIP bị hỏng.", message_en="member larger than declared")
+                out.write(chunk)
+    except (RuntimeError, NotImplementedError) as exc:  # a password; deflate64, LZMA…
+        raise InvalidInput(
+            f"Tệp «{name}» trong ZIP có mật khẩu hoặc nén theo cách không hỗ trợ; "
+            "hãy nén lại bằng kiểu thường (Deflate), không đặt mật khẩu.",
+            message_en=f"encrypted or unsupported compression: {name}: {exc}",
+        ) from exc
+    except OSError as exc:  # a name too long for the disk, "x" and "x/y.pdf" both…
+        raise InvalidInput(
+            f"Không giải nén được «{name}» ({exc.strerror or exc}): tên quá dài, trùng tên "
+            "một thư mục, hoặc đĩa đầy.",
+            message_en=f"cannot unpack {name}: {exc.strerror or exc}",
+        ) from exc
 
 
 # --- importing -------------------------------------------------------------------------------
