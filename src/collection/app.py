@@ -97,8 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff_reports_router)
     app.include_router(public_router)
     app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
-    https = bool(settings.public_url) and str(settings.public_url).startswith("https://")
-    app.add_middleware(SecurityHeadersMiddleware, https=https)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
 
     @app.get("/healthz", tags=["system"], summary="Health of DB, S3, Meilisearch and the queue")

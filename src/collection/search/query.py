@@ -253,7 +253,8 @@ def filter_for(kind: str, filters: Filters, scope: Scope, *extra: str) -> list[s
     return clauses + list(extra)
 
 
-def _searched(kind: str, exact: bool, telex_phrases: bool = False) -> list[str]:
+def searched_fields(kind: str, exact: bool, telex_phrases: bool = False) -> list[str]:
+    """The fields a query searches: plain or Telex twins (and the identifier, plain)."""
     fields = ITEM_TEXT_FIELDS if kind == "items" else PAGE_TEXT_FIELDS
     if exact:
         return [telex_field(f) for f in fields]
@@ -287,7 +288,7 @@ def search_queries(
             q: dict[str, Any] = {
                 "indexUid": kind,
                 "q": text,
-                "attributesToSearchOn": _searched(kind, exact, query.telex_phrases),
+                "attributesToSearchOn": searched_fields(kind, exact, query.telex_phrases),
                 "attributesToRetrieve": page_fields if kind == "pages" else item_fields,
                 "filter": filters[kind],
                 "federationOptions": {"weight": weight},

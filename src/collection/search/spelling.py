@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from collection.search.documents import ITEM_TEXT_FIELDS, PAGE_TEXT_FIELDS, telex_field
 from collection.search.meili import SearchEngine
-from collection.search.query import Query, split_phrases
+from collection.search.query import Query, searched_fields, split_phrases
 from collection.search.vietnamese import canonical, fold, telex_terms
 
 MAX_CORRECTIONS = 3
@@ -74,7 +73,7 @@ def shorter(engine: SearchEngine, query: Query, filters: dict[str, list[str]]) -
     words = typed_words(query)
     if len(words) < 2 or len(words) > MAX_WORDS:
         return None
-    alone = _counts(engine, words, filters)
+    alone = _counts(engine, words, filters, exact=False)
     by_rarity = sorted(range(len(words)), key=lambda i: alone[i])
     options = []
     for dropping in range(1, len(words)):
@@ -111,11 +110,10 @@ def _respelled(words: list[str], term: str) -> list[str]:
 
 
 def _query(kind: str, text: str, filters: dict[str, list[str]], *, exact: bool) -> dict[str, Any]:
-    fields = ITEM_TEXT_FIELDS if kind == "items" else PAGE_TEXT_FIELDS
     return {
         "indexUid": kind,
         "q": telex_terms(text) if exact else text,
-        "attributesToSearchOn": [telex_field(f) for f in fields] if exact else list(fields),
+        "attributesToSearchOn": searched_fields(kind, exact),
         "filter": filters[kind],
         "matchingStrategy": "all",
         "limit": 0,
@@ -130,23 +128,18 @@ def _finding(
     engine: SearchEngine, texts: list[str], filters: dict[str, list[str]], *, exact: bool
 ) -> set[str]:
     """Those of ``texts`` that find at least one item or page (all their words)."""
-    if not texts:
-        return set()
+    counts = _counts(engine, texts, filters, exact=exact) if texts else []
+    return {text for text, count in zip(texts, counts, strict=True) if count}
+
+
+def _counts(
+    engine: SearchEngine, texts: list[str], filters: dict[str, list[str]], *, exact: bool
+) -> list[int]:
+    """Items and pages each of ``texts`` finds (all its words), in one request."""
     kinds = list(filters)
     queries = [_query(kind, text, filters, exact=exact) for text in texts for kind in kinds]
     results = engine.multi_search(queries)["results"]
-    return {
-        text
-        for n, text in enumerate(texts)
-        if any(_hits(results[n * len(kinds) + k]) for k in range(len(kinds)))
-    }
-
-
-def _counts(engine: SearchEngine, words: list[str], filters: dict[str, list[str]]) -> list[int]:
-    kinds = list(filters)
-    queries = [_query(kind, word, filters, exact=False) for word in words for kind in kinds]
-    results = engine.multi_search(queries)["results"]
     return [
         sum(_hits(results[n * len(kinds) + k]) for k in range(len(kinds)))
-        for n in range(len(words))
+        for n in range(len(texts))
     ]
