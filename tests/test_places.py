@@ -29,7 +29,7 @@ from collection.models import (
     Role,
 )
 from collection.places import sources
-from collection.places.service import gazetteer
+from collection.places.service import gazetteer, recent_gazetteer
 from collection.places.sync import ensure_gazetteer
 from tests.browsing import LiveApp, needs_chromium, shot
 from tests.helpers import PASSWORD, Api, make_user, new_item, run_search_tasks
@@ -143,6 +143,40 @@ def test_search_by_a_place_finds_what_lies_in_it_and_what_it_became_or_came_from
     assert hit["place"] == ["xã Thiệu Trung, huyện Thiệu Hóa (cũ)"]
     facets = {f["value"]: f["label"] for f in text["facets"]["place"]}
     assert facets[THIEU_TRUNG_OLD] == "xã Thiệu Trung, huyện Thiệu Hóa (cũ)"
+
+    # Searches read the gazetteer as it was up to a second ago, but a change made here is seen
+    # by the very next search: a village staff add under the commune, and its items' facet.
+    village = api(
+        "POST",
+        "/api/v1/places",
+        json={"name": "Trung Thượng", "kind": "làng", "under": THIEU_TRUNG_OLD},
+    ).json()
+    in_village = new_item(api, title="Đình làng Trung Thượng", place=[village["key"]])
+    run_search_tasks(settings)
+    renamed = api(
+        "PUT",
+        f"/api/v1/places/{village['key']}",
+        json={"name": "Trung Thượng Đông", "kind": "làng", "under": THIEU_TRUNG_OLD},
+    )
+    assert renamed.status_code == 200, renamed.text
+    text = client.get("/api/v1/search", params={"q": "Đình làng Trung Thượng"}).json()
+    assert text["hits"][0]["id"] == in_village
+    facets = {f["value"]: f["label"] for f in text["facets"]["place"]}
+    assert facets[village["key"]] == "làng Trung Thượng Đông, xã Thiệu Trung, huyện Thiệu Hóa (cũ)"
+
+
+def test_searches_read_a_recent_gazetteer_that_a_write_here_makes_current(
+    client: TestClient, settings: Settings
+) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        before = recent_gazetteer(session)
+        assert recent_gazetteer(session) is before  # within the second: not read again
+        place = session.scalars(select(Place).where(Place.key == THIEU_TRUNG_OLD)).one()
+        place.aliases = [*place.aliases, "Kẻ Trung Xưa"]
+    with session_scope(settings.sqlalchemy_url) as session:
+        after = recent_gazetteer(session)  # the flush of that change said so
+        assert after is not before
+        assert "Kẻ Trung Xưa" in after.by_key[THIEU_TRUNG_OLD].aliases
 
 
 def test_browse_by_place_the_item_page_and_the_map(

@@ -213,6 +213,13 @@ def test_facets_filters_and_sorting(client: TestClient, corpus: dict[str, int]) 
     ]
     oldest = _titles(client, "", sort="oldest")
     assert oldest[:2] == ["Than đá ở miền núi", "Thanh âm dân ca"]
+    # The most frequent values of each facet, as many as asked for (20 unless told).
+    two = _search(client, q="", facet_values=2)["facets"]
+    assert [f["value"] for f in two["document_type"]] == ["Sách", "Ảnh"]  # 6, then ties by name
+    assert all(len(values) <= 2 for values in two.values())
+    for wrong in (0, 101, "nhiều"):
+        refused = client.get("/api/v1/search", params={"q": "", "facet_values": wrong})
+        assert refused.status_code == 422, refused.text
     paged = _search(client, q="", sort="title", per_page=3, page=2)
     assert [h["title"] for h in paged["hits"]] == by_title[3:6]
 

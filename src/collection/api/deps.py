@@ -22,7 +22,8 @@ CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async: read on the event loop, not through the thread pool (every route asks for it)
     settings: Settings = request.app.state.settings
     return settings
 

@@ -122,6 +122,9 @@ class Gazetteer:
     by_key: dict[str, PlaceView] = field(default_factory=dict)
     # (id, exact, loose, kind) per name of a place; kind is the name's own ("huyện Tĩnh Gia")
     _names: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # A snapshot never changes: each label is worked out once (search labels every place
+    # facet value, a few hundred on each search).
+    _labels: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, places: Iterable[PlaceView], links: Iterable[tuple[int, int]]) -> Gazetteer:
@@ -164,6 +167,12 @@ class Gazetteer:
     def label(self, place_id: int) -> str:
         """A name that says which place, and that ``resolve`` reads back to the same place:
         "xã Thiệu Trung, huyện Thiệu Hóa (cũ)", "xã Thiệu Trung (mới)", "huyện Thiệu Hóa (cũ)"."""
+        found = self._labels.get(place_id)
+        if found is None:
+            found = self._labels[place_id] = self._label(place_id)
+        return found
+
+    def _label(self, place_id: int) -> str:
         place = self.places[place_id]
         parts = [place.named]
         parts += [a.named for a in self.ancestors(place_id) if a.level != PlaceLevel.PROVINCE]

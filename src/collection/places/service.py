@@ -4,11 +4,12 @@ item, the names staff add, and the old → new links staff correct. Services nev
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from collection.audit import service as audit
@@ -23,7 +24,19 @@ from collection.search.vietnamese import fold
 MAX_PLACES_PER_ITEM = 20
 # Who added a place or link is in the audit log; the public gazetteer says only that staff did.
 STAFF_SOURCE = "cán bộ thư viện"
-_cache: dict[tuple[str, tuple[object, ...]], Gazetteer] = {}
+# Searches read the gazetteer as it was at most this long ago: checking that its tables have
+# not changed costs two queries (~1 ms with the connection), on every search otherwise.
+RECENT_S = 1.0
+
+
+@dataclass
+class _Snapshot:
+    stamp: tuple[object, ...]
+    gazetteer: Gazetteer
+    checked_at: float
+
+
+_cache: dict[str, _Snapshot] = {}  # by database URL
 
 
 def _stamp(session: Session) -> tuple[object, ...]:
@@ -32,13 +45,39 @@ def _stamp(session: Session) -> tuple[object, ...]:
     return (*places, *links)
 
 
+def forget() -> None:
+    """Check the tables again on the next read (after places changed in this process)."""
+    for snapshot in list(_cache.values()):
+        snapshot.checked_at = -float("inf")
+
+
+@event.listens_for(Session, "after_flush")
+def _places_written(session: Session, _context: object) -> None:
+    if any(
+        isinstance(row, Place | PlaceLink)
+        for row in (*session.new, *session.dirty, *session.deleted)
+    ):
+        forget()
+
+
+def recent_gazetteer(session: Session) -> Gazetteer:
+    """The gazetteer as it was at most RECENT_S ago (or as changed since by this process):
+    for searches, which only label and expand places."""
+    snapshot = _cache.get(str(session.get_bind().engine.url))
+    if snapshot is not None and time.monotonic() - snapshot.checked_at < RECENT_S:
+        return snapshot.gazetteer
+    return gazetteer(session)
+
+
 def gazetteer(session: Session) -> Gazetteer:
     """The gazetteer as the database has it now (rebuilt only when its tables changed)."""
     url = str(session.get_bind().engine.url)
-    key = (url, _stamp(session))
-    found = _cache.get(key)
-    if found is not None:
-        return found
+    checked_at = time.monotonic()
+    stamp = _stamp(session)
+    found = _cache.get(url)
+    if found is not None and found.stamp == stamp:
+        found.checked_at = checked_at
+        return found.gazetteer
     views = []
     for place in session.scalars(select(Place)):
         is_old, is_new = era_flags(place.valid_from, place.valid_to)
@@ -67,9 +106,7 @@ def gazetteer(session: Session) -> Gazetteer:
         select(PlaceLink.old_id, PlaceLink.new_id).where(PlaceLink.retired_at.is_(None))
     )
     built = Gazetteer.build(views, [(old, new) for old, new in links])
-    for stale in [k for k in list(_cache) if k[0] == url]:
-        _cache.pop(stale, None)  # another request thread may have dropped it already
-    _cache[key] = built
+    _cache[url] = _Snapshot(stamp, built, checked_at)
     return built
 
 
@@ -80,7 +117,7 @@ def filter_keys(session: Session, values: Iterable[str]) -> tuple[str, ...]:
     values = list(values)
     if not values:
         return ()  # most searches: no need to read the gazetteer
-    gaz = gazetteer(session)
+    gaz = recent_gazetteer(session)
     keys: list[str] = []
     for value in values:
         if value in gaz.by_key:
@@ -98,7 +135,7 @@ def facet_labels(session: Session, facets: dict[str, list[Any]]) -> None:
     values = facets.get("place")
     if not values:
         return
-    gaz = gazetteer(session)
+    gaz = recent_gazetteer(session)
     for value in values:
         place = gaz.by_key.get(str(value.value))
         value.label = gaz.label(place.id) if place else str(value.value)

@@ -62,6 +62,9 @@ def ensure_gazetteer(session: Session, *, data: SeedData | None = None) -> SyncR
     recorded = {s.package: s.version for s in session.scalars(select(GazetteerSource))}
     if data is not None or recorded != sources.installed_versions():
         report = sync_units(session, data or sources.package_data())
+        from collection.places.service import forget  # bulk statements: no flush event
+
+        forget()
     adopt_legacy(session, report)
     return report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import meilisearch
+import orjson
 from meilisearch.errors import (
     MeilisearchApiError,
     MeilisearchCommunicationError,
@@ -40,6 +42,10 @@ _KEY_NAMESPACE = uuid.UUID("6f1f7d0e-93a7-4f7e-9a51-6b0d1f0c7a11")
 class AppKeys:
     indexer: str
     searcher: str
+
+
+# Threads that send a search while its caller works on the answer to the one before.
+_SENDERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="meili-search")
 
 
 def _key_uid(prefix: str, role: str) -> str:
@@ -266,14 +272,18 @@ class SearchEngine:
                     for kind, facets in federation["facetsByIndex"].items()
                 }
         try:
-            response = self._http.post("/multi-search", json=body)
+            response = self._http.post(
+                "/multi-search",
+                content=orjson.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
         except httpx.HTTPError as exc:
             raise SearchUnavailable(
                 "Không kết nối được máy tìm kiếm.", message_en=f"Meilisearch unreachable: {exc}"
             ) from exc
         if response.status_code >= 500:
             raise SearchUnavailable(message_en=f"Meilisearch answered {response.status_code}")
-        result: dict[str, Any] = response.json()
+        result: dict[str, Any] = orjson.loads(response.content)
         if response.status_code != 200:
             raise CollectionError(
                 "Máy tìm kiếm báo lỗi.",
@@ -286,6 +296,11 @@ class SearchEngine:
                 kinds.get(uid, uid): value for uid, value in result["facetsByIndex"].items()
             }
         return result
+
+    def multi_search_soon(self, queries: Sequence[Mapping[str, Any]]) -> Future[dict[str, Any]]:
+        """The same /multi-search (not federated) sent from another thread: the caller goes on
+        with its own work while Meilisearch answers."""
+        return _SENDERS.submit(self.multi_search, queries)
 
     def wait_for_idle(self, *, timeout_ms: int = 60_000) -> None:
         """Wait until no task on our indexes is enqueued or processing (CLI and tests only)."""

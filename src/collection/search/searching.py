@@ -3,6 +3,7 @@ and search inside one item. Reads only Meilisearch (with the search-only key).""
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,9 @@ ITEM_FIELDS = [
 ]
 PAGE_FIELDS = ["id", "item_id", "number", "text", *FACETS]
 SUGGESTIONS = 8
+# Facet values returned per facet, most frequent first (Meilisearch's own cap is 100 per index).
+FACET_VALUES = 20
+MAX_FACET_VALUES = 100
 
 
 @dataclass
@@ -96,6 +100,7 @@ def search(
     page: int = 1,
     per_page: int = 20,
     scope: Scope = Scope.PUBLIC,
+    facet_values: int = FACET_VALUES,
 ) -> SearchResult:
     query = Query.parse(q, engine.long_forms)
     offset = (page - 1) * per_page
@@ -143,13 +148,28 @@ def search(
     duplicates = len(result["hits"]) - len(order)
     total = len(order) if complete else max(len(order), result["estimatedTotalHits"] - duplicates)
     shown = order[offset : offset + per_page]
-    counts = _complete(engine, query, shown, items, pages, filters_by_kind)
+    completion = _completion(query, shown, items, pages, filters_by_kind)
+    pending = engine.multi_search_soon(completion) if completion else None
+    # While Meilisearch answers that, what does not need its answer: the facets, whether help
+    # is wanted, and the hits whose item and page are both at hand (bench/search.py: ~4 ms).
     facets = (
-        _count_facets([items.get(i) or pages[i] for i in order])
+        _count_facets([items.get(i) or pages[i] for i in order], facet_values)
         if complete
-        else _merged_facets(result.get("facetDistribution", {}))
+        else _merged_facets(result.get("facetDistribution", {}), facet_values)
     )
     helped = query.plain and (not total or not _found_as_typed(result["hits"], queries, query))
+    ready = {
+        i: _hit(items[i], pages.get(i), query)
+        for i in shown
+        if i in items and (i in pages or not query.plain)
+    }
+    counts = _completed(completion, pending.result()["results"], items, pages) if pending else {}
+    hits = []
+    for i in shown:
+        hit = ready.get(i) or (_hit(items[i], pages.get(i), query) if i in items else None)
+        if hit is not None:  # an item withdrawn since the first answer: left out
+            hit.matching_pages = counts.get(i, 0)
+            hits.append(hit)
     return SearchResult(
         query=query.typed,
         searched=query.plain,
@@ -158,7 +178,7 @@ def search(
         total_exact=complete,
         page=page,
         per_page=per_page,
-        hits=[_hit(items[i], pages.get(i), counts.get(i, 0), query) for i in shown if i in items],
+        hits=hits,
         facets=facets,
         did_you_mean=(
             spelling.corrections(engine, query, filters_by_kind, nothing_found=not total)
@@ -184,19 +204,18 @@ def _found_as_typed(
     return bool(whole) and (not exact or any(n in exact for n in whole))
 
 
-def _complete(
-    engine: SearchEngine,
+def _completion(
     query: Query,
     shown: list[int],
     items: dict[int, dict[str, Any]],
     pages: dict[int, dict[str, Any]],
     filters: dict[str, list[str]],
-) -> dict[int, int]:
-    """Fill in what the ranked list lacks for the items shown, in one more request: metadata of
-    items found by their text only, the best page of items found by their metadata, and how
-    many pages of each match. Returns the page counts."""
+) -> list[dict[str, Any]]:
+    """What the ranked list lacks for the items shown, as one more request: how many pages of
+    each match, the metadata of items found by their text only, and the best page of items
+    found by their metadata."""
     if not shown:
-        return {}
+        return []
 
     def among(ids: list[int]) -> str:
         return any_of("item_id", tuple(ids))
@@ -237,7 +256,16 @@ def _complete(
                 "attributesToRetrieve": PAGE_FIELDS,
             }
         )
-    results = engine.multi_search(queries)["results"]
+    return queries
+
+
+def _completed(
+    queries: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    items: dict[int, dict[str, Any]],
+    pages: dict[int, dict[str, Any]],
+) -> dict[int, int]:
+    """Fill ``items`` and ``pages`` in from the completion's answers; returns the page counts."""
     counts: dict[int, int] = {}
     for q, result in zip(queries, results, strict=True):
         if q.get("facets"):
@@ -252,7 +280,8 @@ def _complete(
     return counts
 
 
-def _hit(item: dict[str, Any], page: dict[str, Any] | None, count: int, query: Query) -> Hit:
+def _hit(item: dict[str, Any], page: dict[str, Any] | None, query: Query) -> Hit:
+    """The hit as shown, but for its page count (filled in when it is known)."""
     words = query.words
     exact = query.exact is not None
     if page is not None:
@@ -272,7 +301,7 @@ def _hit(item: dict[str, Any], page: dict[str, Any] | None, count: int, query: Q
         page_count=int(item.get("page_count") or 0),
         snippet=text,
         best_page=int(page["number"]) if page is not None else None,
-        matching_pages=count,
+        matching_pages=0,
     )
 
 
@@ -283,18 +312,20 @@ def _values(document: dict[str, Any], name: str) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _count_facets(documents: list[dict[str, Any]]) -> dict[str, list[FacetValue]]:
+def _count_facets(documents: list[dict[str, Any]], limit: int) -> dict[str, list[FacetValue]]:
     """Facet counts over the result items themselves (one per item, whichever hit found it)."""
     facets: dict[str, list[FacetValue]] = {}
     for name in FACETS:
         counter: Counter[Any] = Counter()
         for document in documents:
             counter.update(set(_values(document, name)))
-        facets[FACET_OUT.get(name, name)] = _ordered(counter)
+        facets[FACET_OUT.get(name, name)] = _ordered(counter, limit)
     return facets
 
 
-def _merged_facets(distribution: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
+def _merged_facets(
+    distribution: dict[str, dict[str, int]], limit: int
+) -> dict[str, list[FacetValue]]:
     """Meilisearch's counts merged over both indexes (an item found by its metadata and by its
     text counts twice: used only for results too many to count ourselves)."""
     facets: dict[str, list[FacetValue]] = {}
@@ -303,15 +334,16 @@ def _merged_facets(distribution: dict[str, dict[str, int]]) -> dict[str, list[Fa
         for value, count in distribution.get(name, {}).items():
             key: Any = int(value) if name in ("collection_id", "decade") else value
             counter[key] += count
-        facets[FACET_OUT.get(name, name)] = _ordered(counter)
+        facets[FACET_OUT.get(name, name)] = _ordered(counter, limit)
     return facets
 
 
-def _ordered(counter: Counter[Any]) -> list[FacetValue]:
-    """Most frequent first; ties in Vietnamese alphabetical (or numeric) order."""
+def _ordered(counter: Counter[Any], limit: int) -> list[FacetValue]:
+    """The ``limit`` most frequent; ties in Vietnamese alphabetical (or numeric) order."""
     return [
         FacetValue(value=value, count=count)
-        for value, count in sorted(
+        for value, count in heapq.nsmallest(
+            limit,
             counter.items(),
             key=lambda kv: (-kv[1], _facet_key(kv[0]) if isinstance(kv[0], str) else kv[0]),
         )

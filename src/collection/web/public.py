@@ -26,7 +26,7 @@ from collection.ids import Id
 from collection.models import Access, Item, ItemStatus, PlaceLevel, UsageKind
 from collection.places import maps
 from collection.places.gazetteer import Gazetteer
-from collection.places.service import filter_keys, gazetteer
+from collection.places.service import filter_keys, recent_gazetteer
 from collection.points.service import Point
 from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
@@ -40,6 +40,7 @@ from collection.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
+FACET_SHOWN = 12  # values per facet beside the results
 PAGE_STRIP = 7  # page numbers shown around the current one in the viewer
 
 # URL parameter → (filter field, label): the same names as the JSON API.
@@ -148,7 +149,7 @@ def search_page(
         "language": language or [],
         "subject": subject or [],
     }
-    gaz = gazetteer(session)
+    gaz = recent_gazetteer(session)
     try:
         chosen["place"] = list(filter_keys(session, chosen["place"]))
     except InvalidInput:
@@ -174,6 +175,7 @@ def search_page(
             page=page,
             per_page=PER_PAGE,
             scope=audience.scope,
+            facet_values=FACET_SHOWN,
         )
     except SearchUnavailable:
         context["unavailable"] = True
@@ -260,7 +262,7 @@ def _facets(
                         "href": _toggle(params, name, v.value),
                         "active": str(v.value) in {str(c) for c in chosen[name]},
                     }
-                    for v in values[:12]
+                    for v in values[:FACET_SHOWN]
                 ],
             }
         )
@@ -350,7 +352,9 @@ def item_page(
             "inside_error": inside_error,
             "url": url,
             "citation": seen.citation(url, date.today()),
-            "places": [_place_line(gazetteer(session), p.place_id) for p in seen.item.places],
+            "places": [
+                _place_line(recent_gazetteer(session), p.place_id) for p in seen.item.places
+            ],
             "onsite_only": seen.item.access == Access.ONSITE and not seen.readable,
             "draft": seen.item.status != ItemStatus.PUBLISHED,
             "w": w if from_widget else None,
@@ -580,7 +584,7 @@ def _browse_places(
 ) -> Response:
     """Places two ways: the old districts (before 07/2025) and the new communes and wards, each
     with how many items its filter finds (inside it, or in what it became or came from)."""
-    gaz = gazetteer(session)
+    gaz = recent_gazetteer(session)
     counts = {
         str(v.value): v.count
         for v in searching.browse(
@@ -632,7 +636,7 @@ def map_page(
     request: Request, settings: AppSettings, session: DbSession, audience: CurrentAudience
 ) -> Response:
     """Where the items are from and where the access points are, drawn on the server as SVG."""
-    gaz = gazetteer(session)
+    gaz = recent_gazetteer(session)
     counts = {
         str(v.value): v.count
         for v in searching.browse(
