@@ -5,8 +5,10 @@ hostile host page served from another origin."""
 from __future__ import annotations
 
 import time
+from html import escape
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -22,6 +24,7 @@ from collection.errors import TooManyRequests
 from collection.models import AccessPoint, PointKind, PointLevel, UsageEvent, UsageKind
 from collection.points.service import Point, create_point, rotate_key
 from collection.points.widget import RateLimiter, embed_snippets, origin_allowed
+from collection.search import meili, vocabulary
 from tests.browsing import CHROME_109, ConsoleErrors, HostSite, needs_chromium, shot
 from tests.helpers import Api, add_pages, new_item, run_search_tasks
 
@@ -120,6 +123,38 @@ def test_registered_site_gets_results_with_cors_and_links_carrying_the_point(
 
 def _point(key: str, origins: tuple[str, ...]) -> Point:
     return Point(id=1, name="x", widget_key=key, allowed_origins=origins, networks=())
+
+
+def _refresh_terms(settings: Settings) -> None:
+    with session_scope(settings.sqlalchemy_url) as session:
+        vocabulary.refresh(session, meili.ready_engine(settings))
+
+
+def test_a_misspelt_widget_search_is_offered_what_the_site_would_offer(
+    client: TestClient, settings: Settings, corpus: dict[str, int]
+) -> None:
+    _, key = make_point(settings)
+    _refresh_terms(settings)
+    mistoned = WidgetSearchOut.model_validate(search(client, key, "Địa chỉ Thọ Xuân").json())
+    assert mistoned.did_you_mean == ["Địa chí Thọ Xuân"]
+    lost = WidgetSearchOut.model_validate(search(client, key, "xyzzyq Lam Kinh").json())
+    assert lost.total == 0
+    assert lost.shorter is not None and lost.shorter.model_dump() == {
+        "query": "Lam Kinh",
+        "dropped": "xyzzyq",
+    }
+    assert search(client, key, "Thọ Xuân").json()["did_you_mean"] == []
+    # The frame offers the same, as links to itself.
+    frame = client.get(
+        "/widget/frame", params={"key": key, "q": "Địa chỉ Thọ Xuân"}, headers=CITIZEN
+    ).text
+    assert "Có phải bạn muốn tìm:" in frame
+    link = escape(f"/widget/frame?{urlencode({'key': key, 'q': 'Địa chí Thọ Xuân'})}")
+    assert f'<a href="{link}">Địa chí Thọ Xuân</a>' in frame
+    frame = client.get(
+        "/widget/frame", params={"key": key, "q": "xyzzyq Lam Kinh"}, headers=CITIZEN
+    ).text
+    assert "Tìm không có «xyzzyq»:" in frame
 
 
 def test_titles_and_snippets_come_back_escaped(
@@ -512,6 +547,39 @@ def test_widget_on_another_sites_page(
         (point_id, "Thọ Xuân"),
     ]
     assert len({e.visitor_id for e in events}) == 1  # one reader (fallback id): one visit
+    assert errors.messages == []
+
+
+@needs_chromium
+def test_widget_offers_a_spelling_that_finds_something_and_searches_it(
+    citizen: Page, site: str, host_site: HostSite, settings: Settings, corpus: dict[str, int]
+) -> None:
+    page = citizen
+    _, key = make_point(settings, origins=(host_site.origin,))
+    _refresh_terms(settings)
+    errors = ConsoleErrors()
+    errors.watch(page)
+    page.goto(
+        host_page(host_site, "index.html", embed_snippets(base_url=site, widget_key=key).script)
+    )
+    widget = page.locator("kho-search-widget")
+    box = widget.get_by_role("searchbox", name="Tìm trong Kho số Thanh Hóa")
+    box.fill("Địa chỉ Thọ Xuân")
+    box.press("Enter")
+    offer = widget.locator(".help")
+    expect(offer).to_have_text("Có phải bạn muốn tìm: Địa chí Thọ Xuân?")
+    shot(page, "widget-did-you-mean.png")
+    widget.get_by_role("button", name="Địa chí Thọ Xuân").click()
+    expect(box).to_have_value("Địa chí Thọ Xuân")
+    expect(widget.get_by_role("link", name="Địa chí huyện Thọ Xuân")).to_be_visible()
+    expect(offer).to_have_text("")
+    box.fill("xyzzyq Lam Kinh")
+    box.press("Enter")
+    expect(widget.get_by_role("status")).to_contain_text("Không tìm thấy")
+    expect(offer).to_have_text("Tìm không có «xyzzyq»: Lam Kinh")
+    widget.get_by_role("button", name="Lam Kinh").click()
+    expect(widget.get_by_role("status")).to_have_text("Tìm thấy 1 tài liệu.")
+    assert_host_intact(page)
     assert errors.messages == []
 
 

@@ -24,6 +24,10 @@
       pages: function (n) {
         return n + " trang khớp";
       },
+      didYouMean: "Có phải bạn muốn tìm: ",
+      without: function (words) {
+        return "Tìm không có «" + words + "»: ";
+      },
       all: "Xem tất cả kết quả",
       previous: "← Trang trước",
       next: "Trang sau →",
@@ -49,6 +53,10 @@
       },
       pages: function (n) {
         return n + (n === 1 ? " matching page" : " matching pages");
+      },
+      didYouMean: "Did you mean: ",
+      without: function (words) {
+        return "Search without “" + words + "”: ";
       },
       all: "See all results",
       previous: "← Previous page",
@@ -103,6 +111,8 @@
     ".snippet { font-size: 14px; overflow-wrap: anywhere; }",
     ".meta { font-size: 13px; color: #5b6673; }",
     "mark { background: #fff0a8; color: inherit; padding: 0 1px; }",
+    ".help { font-size: 14px; }",
+    ".help button.link { font-weight: 600; }",
     ".pager { display: flex; gap: 16px; margin-top: 8px; }",
     ".more { margin-top: 10px; font-weight: 600; }",
     ".brand { margin: 10px 0 0; font-size: 12px; color: #5b6673; }",
@@ -212,7 +222,9 @@
     this.more = el("p", { class: "more", hidden: "" });
     this.moreLink = el("a", { href: this.api + "/" }, t.all);
     this.more.appendChild(this.moreLink);
+    this.help = el("div", { class: "help" });
     box.appendChild(this.status);
+    box.appendChild(this.help);
     box.appendChild(this.error);
     box.appendChild(this.results);
     box.appendChild(this.pager);
@@ -344,6 +356,9 @@
     while (this.results.firstChild) {
       this.results.removeChild(this.results.firstChild);
     }
+    while (this.help.firstChild) {
+      this.help.removeChild(this.help.firstChild);
+    }
     this.pager.hidden = true;
     this.more.hidden = true;
   };
@@ -354,6 +369,13 @@
     var total = Number(data.total) || 0;
     this.clear();
     this.status.textContent = total ? t.found(number(total, t), data.total_exact !== false) : t.none(this.query);
+    var spellings = Array.isArray(data.did_you_mean) ? data.did_you_mean : [];
+    if (spellings.length) {
+      this.offer(t.didYouMean, spellings, "?");
+    }
+    if (data.shorter && typeof data.shorter.query === "string") {
+      this.offer(t.without(String(data.shorter.dropped || "")), [data.shorter.query], "");
+    }
     for (var i = 0; i < hits.length; i++) {
       var hit = hits[i] || {};
       var item = el("li");
@@ -385,6 +407,27 @@
       this.moreLink.setAttribute("href", data.more_url);
       this.more.hidden = false;
     }
+  };
+
+  /* A line of queries to search instead, each a button that searches it (text only). */
+  Widget.prototype.offer = function (lead, queries, tail) {
+    var self = this;
+    var line = el("p", null, lead);
+    queries.slice(0, 5).forEach(function (text, n) {
+      if (n) {
+        line.appendChild(document.createTextNode(" · "));
+      }
+      var button = el("button", { type: "button", class: "link" }, String(text));
+      button.addEventListener("click", guard(function () {
+        self.input.value = String(text);
+        self.search(String(text), 1);
+      }));
+      line.appendChild(button);
+    });
+    if (tail) {
+      line.appendChild(document.createTextNode(tail));
+    }
+    this.help.appendChild(line);
   };
 
   /* Right after the script tag; a tag in <head> puts the box at the end of <body>. */

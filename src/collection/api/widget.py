@@ -24,6 +24,7 @@ from collection.points import widget
 from collection.points.service import Point
 from collection.search import meili
 from collection.search.query import MAX_QUERY_CHARS
+from collection.search.routes import ShorterOut
 from collection.web.templating import FRONTEND_DIR, templates
 
 SCRIPT = FRONTEND_DIR / "static" / "widget.js"
@@ -85,6 +86,14 @@ class WidgetSearchOut(BaseModel):
     per_page: int
     hits: list[WidgetHitOut]
     more_url: str = Field(description="All results on our site, carrying the point.")
+    did_you_mean: list[str] = Field(
+        default_factory=list,
+        description="As in /api/v1/search: spellings from the collection's vocabulary that do "
+        "find something, when nothing (or nothing with every word, or with the marks typed) was.",
+    )
+    shorter: ShorterOut | None = Field(
+        None, description="When nothing was found: the query without its rarest word."
+    )
 
 
 _RESULT = TypeAdapter(widget.WidgetResult)
@@ -196,10 +205,24 @@ def widget_frame(
             "error": error,
             "nonce": nonce,
             "pages": _page_links(key, result) if result else {},
+            "help": _help_links(key, result) if result else {},
         },
         status_code=error.status if error else 200,
         headers=headers,
     )
+
+
+def _frame_url(key: str, q: str) -> str:
+    return "/widget/frame?" + urlencode({"key": key, "q": q})
+
+
+def _help_links(key: str, result: widget.WidgetResult) -> dict[str, Any]:
+    """The frame's "did you mean" and shorter query, as links to the frame itself."""
+    shorter = result.shorter
+    return {
+        "did_you_mean": [(text, _frame_url(key, text)) for text in result.did_you_mean],
+        "shorter": shorter and (shorter.query, shorter.dropped, _frame_url(key, shorter.query)),
+    }
 
 
 def _page_links(key: str, result: widget.WidgetResult) -> dict[str, str]:

@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
@@ -21,6 +21,7 @@ from collection.points.service import Point
 from collection.search import searching
 from collection.search.meili import SearchEngine
 from collection.search.query import MAX_QUERY_CHARS, Scope
+from collection.search.spelling import Correction
 
 # Pages of the public site the widget links to (the site's routes live in collection.web).
 ITEM_PATH = "/tai-lieu/{item_id}"
@@ -155,6 +156,9 @@ class WidgetResult:
     per_page: int
     hits: list[WidgetHit]
     more_url: str  # all results on our site
+    # As on the site: spellings that find something, and the query without its rarest word.
+    did_you_mean: list[str] = field(default_factory=list)
+    shorter: Correction | None = None
 
 
 def item_url(*, base_url: str, item_id: int, widget_key: str) -> str:
@@ -192,7 +196,17 @@ def widget_search(
         )
         for hit in found.hits
     ]
-    return WidgetResult(q, found.total, found.total_exact, page, PER_PAGE, hits, more_url)
+    return WidgetResult(
+        q,
+        found.total,
+        found.total_exact,
+        page,
+        PER_PAGE,
+        hits,
+        more_url,
+        did_you_mean=found.did_you_mean,
+        shorter=found.shorter,
+    )
 
 
 @dataclass(frozen=True)

@@ -180,13 +180,19 @@ def search(
         per_page=per_page,
         hits=hits,
         facets=facets,
-        did_you_mean=(
-            spelling.corrections(engine, query, filters_by_kind, nothing_found=not total)
-            if helped
-            else []
-        ),
-        shorter=spelling.shorter(engine, query, filters_by_kind) if helped and not total else None,
+        **_help(engine, query, filters_by_kind, total) if helped else {},
     )
+
+
+def _help(
+    engine: SearchEngine, query: Query, filters: dict[str, list[str]], total: int
+) -> dict[str, Any]:
+    """ "Did you mean" and, when nothing was found, the shorter query (not offered twice)."""
+    shorter = spelling.shorter(engine, query, filters) if not total else None
+    did_you_mean = spelling.corrections(engine, query, filters, nothing_found=not total)
+    if shorter is not None:
+        did_you_mean = [text for text in did_you_mean if text != shorter.query]
+    return {"did_you_mean": did_you_mean, "shorter": shorter}
 
 
 def _found_as_typed(

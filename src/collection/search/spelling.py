@@ -63,8 +63,10 @@ def corrections(
             if form != typed_form:
                 candidates.setdefault(form, candidate)
     tried = list(candidates.values())[:CANDIDATES]
-    found = _finding(engine, tried, filters, exact=True)
-    return [c for c in tried if c in found][:MAX_CORRECTIONS]
+    found = [c for c in tried if c in _finding(engine, tried, filters, exact=True)]
+    # Those keeping the most of the query's words: «Lam Kinh» for «xyzzyq Lam Kinh», not «là».
+    most = max((len(c.split()) for c in found), default=0)
+    return [c for c in found if len(c.split()) == most][:MAX_CORRECTIONS]
 
 
 def shorter(engine: SearchEngine, query: Query, filters: dict[str, list[str]]) -> Correction | None:
@@ -102,11 +104,20 @@ def _respelled(words: list[str], term: str) -> list[str]:
         if alike:
             after = best
         chosen = term_words[best] if alike else word
-        out.append((chosen.lower() if word.islower() else chosen, alike))
+        out.append((_cased(chosen, word), alike))
     spellings = [" ".join(w for w, _ in out)]
     if not all(alike for _, alike in out) and any(alike for _, alike in out):
         spellings.append(" ".join(w for w, alike in out if alike))
     return spellings
+
+
+def _cased(chosen: str, typed: str) -> str:
+    """``chosen`` in the case ``typed`` was in: lower case, or a capital first letter."""
+    if typed.islower():
+        return chosen.lower()
+    if typed[:1].isupper():
+        return chosen[:1].upper() + chosen[1:]
+    return chosen
 
 
 def _query(kind: str, text: str, filters: dict[str, list[str]], *, exact: bool) -> dict[str, Any]:
