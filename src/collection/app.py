@@ -17,6 +17,7 @@ from collection import __version__, health
 from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
 from collection.api.iiif import router as iiif_router
+from collection.api.responses import ERROR_RESPONSES
 from collection.api.widget import router as widget_router
 from collection.audit.routes import router as audit_router
 from collection.catalogue.routes import router as items_router
@@ -78,24 +79,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.points = PointDirectory(app.state.sessions)
     app.state.usage = UsageRecorder(app.state.sessions)
 
-    app.include_router(accounts_router)
-    app.include_router(items_router)
-    app.include_router(ingest_router)
-    app.include_router(points_router)
-    app.include_router(audit_router)
-    app.include_router(search_router)
-    app.include_router(places_router)
-    app.include_router(reports_router)
-    app.include_router(iiif_router)
-    app.include_router(widget_router)
-    app.include_router(web_router)
-    app.include_router(staff_router)
-    app.include_router(staff_items_router)
-    app.include_router(staff_admin_router)
-    app.include_router(staff_ingest_router)
-    app.include_router(staff_places_router)
-    app.include_router(staff_reports_router)
-    app.include_router(public_router)
+    for router in (
+        accounts_router,
+        items_router,
+        ingest_router,
+        points_router,
+        audit_router,
+        search_router,
+        places_router,
+        reports_router,
+        iiif_router,
+        widget_router,
+        web_router,
+        staff_router,
+        staff_items_router,
+        staff_admin_router,
+        staff_ingest_router,
+        staff_places_router,
+        staff_reports_router,
+        public_router,
+    ):
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR / "static"), name="static")
@@ -162,6 +166,15 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request,
                 CollectionError(
                     "Phương thức không được hỗ trợ.", message_en="method not allowed", status=405
+                ),
+            )
+        if exc.status_code == 400:
+            return _render(
+                request,
+                CollectionError(
+                    "Không đọc được yêu cầu (dữ liệu gửi lên sai định dạng).",
+                    message_en=str(exc.detail),
+                    status=400,
                 ),
             )
         return _render(
