@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import ingest, ocr_quality, search, storage, upload, usage
+from bench import edits, ingest, ocr_quality, search, storage, upload, usage
 
 
 def main() -> None:
@@ -16,6 +16,7 @@ def main() -> None:
         "search": search.run(),
         "upload": upload.run(),
         "usage": usage.run(),
+        "edits": edits.run(),
     }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

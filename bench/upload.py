@@ -303,17 +303,20 @@ def private_queue(settings: Settings) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in names}
     os.environ.update(names)
     get_settings.cache_clear()
-    from collection.queue import huey
+    from collection.queue import huey, search_huey
 
-    theirs = huey.storage
+    queues = (huey, search_huey)
+    theirs = [queue.storage for queue in queues]
     # Measuring set-up only: the app looks the storage up on each enqueue.
-    huey.storage = SqliteStorage(
-        name=huey.name, filename=settings.huey_url.removeprefix("sqlite:///"), timeout=30
-    )
+    for queue in queues:
+        queue.storage = SqliteStorage(
+            name=queue.name, filename=settings.huey_url.removeprefix("sqlite:///"), timeout=30
+        )
     try:
         yield
     finally:
-        huey.storage = theirs
+        for queue, storage in zip(queues, theirs, strict=True):
+            queue.storage = storage
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -68,15 +68,17 @@ def run_search_tasks(settings: Settings) -> list[int]:
     """Do what a worker does with the queued search tasks (re-index items), with this test's
     settings, and wait until Meilisearch has applied them. Other queued tasks are dropped: tests
     run ingest jobs themselves. Returns the item ids re-indexed."""
-    from collection.queue import huey
+    from collection.queue import huey, search_huey
     from collection.search import meili
     from collection.search.sync import sync_item
 
     synced = []
-    while (task := huey.dequeue()) is not None:
+    while (task := search_huey.dequeue()) is not None:
         if task.name == "search.sync_item":
             sync_item(*task.args, settings=settings)
             synced.append(int(task.args[0]))
+    while huey.dequeue() is not None:
+        pass
     meili.ready_engine(settings).wait_for_idle()
     return synced
 

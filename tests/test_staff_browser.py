@@ -36,13 +36,13 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 def worker(settings: Settings) -> Iterator[None]:
     """A consumer for the queued tasks (ingest jobs, OCR chunks, index updates)."""
-    from collection.queue import huey
+    from collection.queue import huey, search_huey
 
     stop = threading.Event()
 
     def consume() -> None:
         while not stop.is_set():
-            task = huey.dequeue()
+            task = search_huey.dequeue() or huey.dequeue()
             if task is None:
                 stop.wait(0.2)
                 continue

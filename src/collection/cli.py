@@ -193,7 +193,8 @@ def worker(
     """Run the ingest worker (a Huey consumer with one process per core by default)."""
     from collection import bootstrap
     from collection.ingest.tasks import requeue_orphans
-    from collection.tasks import huey
+    from collection.queue import SEARCH_POLL_S
+    from collection.tasks import huey, search_huey
 
     settings = get_settings()
     bootstrap.check_reachable(settings)
@@ -213,7 +214,19 @@ def worker(
     consumer = huey.create_consumer(
         workers=workers or settings.workers, worker_type="thread", periodic=True
     )
-    consumer.run()
+    lane = search_huey.create_consumer(
+        workers=1,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=SEARCH_POLL_S,
+        backoff=1.0,
+        max_delay=SEARCH_POLL_S,
+    )
+    lane.start()  # its signal handlers give way to the main consumer's, which run() sets
+    try:
+        consumer.run()
+    finally:
+        lane.stop(graceful=True)
 
 
 # --- database, accounts, tokens, index -------------------------------------------------------

@@ -18,16 +18,26 @@ from collection.errors import ServiceUnavailable
 HEARTBEAT_KEY = "worker-heartbeat"
 
 
-def make_huey(settings: Settings) -> Huey:
+SEARCH_QUEUE = "collection-search"
+# How long the index lane's thread sleeps when its queue is empty (Huey's default backs off to
+# 10 s: the first edit after a quiet spell waited that long to be found).
+SEARCH_POLL_S = 0.1
+
+
+def make_huey(settings: Settings, name: str = "collection") -> Huey:
     url = settings.huey_url
     if url.startswith("redis"):
-        return RedisHuey("collection", url=url)
+        return RedisHuey(name, url=url)
     path = Path(url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("collection", filename=str(path), timeout=30)
+    return SqliteHuey(name, filename=str(path), timeout=30)
 
 
 huey: Huey = make_huey(get_settings())
+# Index updates have a queue of their own, read by a thread of their own in every worker: an
+# edit is searchable at once even while OCR jobs hold every ingest thread. One thread, so the
+# syncs of one item run in the order they were queued (each reads the database when it runs).
+search_huey: Huey = make_huey(get_settings(), SEARCH_QUEUE)
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -2,8 +2,8 @@
 
 from collection import queue
 from collection.ingest import tasks as ingest_tasks
-from collection.queue import huey
+from collection.queue import huey, search_huey
 from collection.search import tasks as search_tasks
 from collection.stats import tasks as stats_tasks
 
-__all__ = ["huey", "ingest_tasks", "queue", "search_tasks", "stats_tasks"]
+__all__ = ["huey", "ingest_tasks", "queue", "search_huey", "search_tasks", "stats_tasks"]

@@ -8,7 +8,7 @@ from huey import crontab
 
 from collection.config import Settings, get_settings
 from collection.db import session_scope
-from collection.queue import huey
+from collection.queue import huey, search_huey
 from collection.search import meili, vocabulary
 from collection.search.sync import sync_item
 
@@ -18,7 +18,7 @@ PAGES_DONE_KEY = "search-page-terms-at"
 PAGE_TERMS_EVERY_S = 3600  # counting the words of every page is the costly part
 
 
-@huey.task(retries=20, retry_delay=30, name="search.sync_item")
+@search_huey.task(retries=20, retry_delay=30, name="search.sync_item")
 def sync_item_task(item_id: int) -> None:
     """Re-index one item; Meilisearch being down raises, and Huey retries later."""
     sync_item(item_id, settings=get_settings())
