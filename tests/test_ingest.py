@@ -311,6 +311,7 @@ def test_pages_get_iiif_zoom_tiles(api: Api, client: Any, settings: Settings) ->
     assert (document["width"], document["height"]) == scan.size
     tile_size = document["tiles"][0]["width"]
     assert tile_size == 1024 and document["tiles"][0]["scaleFactors"][:2] == [1, 2]
+    assert document["maxWidth"] < document["width"]  # ``max`` is the page image
 
     # The top-left tile at full resolution.
     side = min(1024, scan.height)
@@ -327,10 +328,14 @@ def test_pages_get_iiif_zoom_tiles(api: Api, client: Any, settings: Settings) ->
         assert client.get(f"/iiif/3/{public_id}-1/{missing}").status_code == 404, missing
     assert client.get(f"/iiif/3/{public_id}-2/info.json").status_code == 404
 
-    # A page whose page image already shows all it has (an A4 born-digital page) gets no tiles.
+    # A page whose page image already shows all it has (an A4 born-digital page) gets no tiles:
+    # its image service is its page image alone.
     small_id = new_item(api)
     assert ingest(api, settings, small_id, "a4.pdf", material.born_digital_pdf())["state"] == "done"
-    assert client.get(f"/iiif/3/{small_id}-1/info.json").status_code == 404
+    small = client.get(f"/iiif/3/{small_id}-1/info.json").json()
+    assert "tiles" not in small and small["sizes"] == [
+        {"width": small["width"], "height": small["height"]}
+    ]
 
     # The draft: nothing for the public, everything for staff.
     hidden = client.get(f"/iiif/3/{draft_id}-1/info.json")

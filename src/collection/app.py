@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from collection import __version__, health
 from collection.accounts.routes import router as accounts_router
 from collection.api.deps import AppSettings
-from collection.api.iiif import router as iiif_router
 from collection.api.responses import ERROR_RESPONSES
 from collection.api.widget import router as widget_router
 from collection.audit.routes import router as audit_router
@@ -24,6 +23,7 @@ from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
+from collection.iiif.routes import router as iiif_router
 from collection.ingest.routes import router as ingest_router
 from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router

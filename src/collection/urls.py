@@ -29,3 +29,8 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def manifest_url(base: str, item_id: int) -> str:
+    """An item's IIIF Presentation 3 manifest (iiif/routes.py)."""
+    return f"{base}/iiif/item/{item_id}/manifest"

@@ -23,6 +23,7 @@ from collection.ingest import service as ingest
 from collection.ingest.schemas import JobOut, RerunIn, UploadOut
 from collection.models import Collection, User
 from collection.storage import store_for
+from collection.urls import public_base
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
 Cataloguer = Annotated[User, Depends(require(Permission.CATALOGUE))]
@@ -32,19 +33,32 @@ Staff = Annotated[User, Depends(require(Permission.VIEW_STAFF))]
 @router.post(
     "/items", response_model=ItemOut, status_code=status.HTTP_201_CREATED, summary="Create an item"
 )
-def create_item(body: ItemIn, session: DbSession, user: Cataloguer) -> ItemOut:
-    return service.item_view(session, service.create_item(session=session, actor=user, data=body))
+def create_item(
+    body: ItemIn, request: Request, session: DbSession, settings: AppSettings, user: Cataloguer
+) -> ItemOut:
+    item = service.create_item(session=session, actor=user, data=body)
+    return service.item_view(session, item, base=public_base(request, settings))
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, summary="An item with its files")
-def get_item(item_id: Id, session: DbSession, _user: Staff) -> ItemOut:
-    return service.item_view(session, service.get_item(session=session, item_id=item_id))
+def get_item(
+    item_id: Id, request: Request, session: DbSession, settings: AppSettings, _user: Staff
+) -> ItemOut:
+    item = service.get_item(session=session, item_id=item_id)
+    return service.item_view(session, item, base=public_base(request, settings))
 
 
 @router.put("/items/{item_id}", response_model=ItemOut, summary="Save an edited item")
-def update_item(item_id: Id, body: ItemUpdate, session: DbSession, user: Cataloguer) -> ItemOut:
+def update_item(
+    item_id: Id,
+    body: ItemUpdate,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    user: Cataloguer,
+) -> ItemOut:
     item = service.update_item(session=session, actor=user, item_id=item_id, data=body)
-    return service.item_view(session, item)
+    return service.item_view(session, item, base=public_base(request, settings))
 
 
 @router.delete(

@@ -154,7 +154,17 @@ class FileOut(BaseModel):
 
 
 READ_ONLY = frozenset(
-    {"id", "year_start", "year_end", "created_at", "updated_at", "published_at", "files", "places"}
+    {
+        "id",
+        "year_start",
+        "year_end",
+        "created_at",
+        "updated_at",
+        "published_at",
+        "files",
+        "places",
+        "iiif_manifest",
+    }
 )
 
 
@@ -208,6 +218,10 @@ class ItemOut(ItemFields):
     files: list[FileOut] = []
     places: list[PlaceRef] = Field(
         default_factory=list, description="The places, with their keys (``place`` has labels)"
+    )
+    iiif_manifest: str | None = Field(
+        default=None,
+        description="The item's IIIF Presentation 3 manifest (readable as its pages are)",
     )
 
 

@@ -28,6 +28,7 @@ from collection.places import service as places
 from collection.places.schemas import PlaceRef
 from collection.search.sync import schedule_sync
 from collection.search.vietnamese import fold, sort_key
+from collection.urls import manifest_url
 
 _YEAR = re.compile(r"\d{4}")
 
@@ -83,10 +84,11 @@ def item_fields(session: Session, item: Item) -> dict[str, Any]:
     return values
 
 
-def item_view(session: Session, item: Item) -> ItemOut:
-    """The item as the API returns it."""
+def item_view(session: Session, item: Item, *, base: str) -> ItemOut:
+    """The item as the API returns it (``base``: the public address its links are under)."""
     gaz = places.gazetteer(session)
     return ItemOut(
+        iiif_manifest=manifest_url(base, item.id),
         **item_fields(session, item),
         id=item.id,
         year_start=item.year_start,
