@@ -30,6 +30,7 @@ from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
 from collection.reports.routes import router as reports_router
 from collection.search.routes import router as search_router
+from collection.seo.routes import router as seo_router
 from collection.stats.readers import ReaderCookieMiddleware
 from collection.stats.usage import UsageRecorder
 from collection.web.headers import SecurityHeadersMiddleware
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_places_router,
         staff_reports_router,
         public_router,
+        seo_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.add_middleware(ReaderCookieMiddleware, secure=settings.cookies_secure)
