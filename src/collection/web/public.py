@@ -31,6 +31,7 @@ from collection.points.service import Point
 from collection.search import meili, searching
 from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
+from collection.seo import schema_org
 from collection.stats.readers import renew
 from collection.storage import store_for
 from collection.urls import public_base
@@ -352,6 +353,9 @@ def item_page(
             "inside_error": inside_error,
             "url": url,
             "citation": seen.citation(url, date.today()),
+            "seo": schema_org.item_metadata(
+                session=session, item=seen.item, url=url, base=base, gaz=recent_gazetteer(session)
+            ),
             "places": [
                 _place_line(recent_gazetteer(session), p.place_id) for p in seen.item.places
             ],
