@@ -13,6 +13,7 @@ from collection.models.catalogue import (
     TextSource,
 )
 from collection.models.ingest import ChunkedUpload, IngestJob, JobState
+from collection.models.oai import OaiTombstone
 from collection.models.places import (
     REFORM_DATE,
     GazetteerSource,
@@ -54,6 +55,7 @@ __all__ = [
     "JobState",
     "LoginAttempt",
     "LoginSession",
+    "OaiTombstone",
     "Page",
     "Place",
     "PlaceLevel",

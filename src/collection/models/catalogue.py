@@ -66,7 +66,11 @@ class Item(Base):
     """One catalogued thing. Dublin Core elements are named as in DC; repeatable ones are lists."""
 
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_status_access", "status", "access"),)
+    __table_args__ = (
+        Index("ix_items_status_access", "status", "access"),
+        # OAI-PMH lists published items in (updated_at, id) order from a keyset: one range scan.
+        Index("ix_items_status_updated_at", "status", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int | None] = mapped_column(
