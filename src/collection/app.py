@@ -25,6 +25,7 @@ from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
 from collection.iiif.routes import router as iiif_router
 from collection.ingest.routes import router as ingest_router
+from collection.oai.routes import router as oai_router
 from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         places_router,
         reports_router,
         iiif_router,
+        oai_router,
         widget_router,
         web_router,
         staff_router,

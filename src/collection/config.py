@@ -155,6 +155,14 @@ class Settings(BaseSettings):
         "admin@localhost", description="E-mail of the first admin, created by `up` on an empty DB."
     )
 
+    # --- OAI-PMH ------------------------------------------------------------------------------
+    oai_page_size: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Records (or headers) in one OAI-PMH list response before a resumptionToken.",
+    )
+
     # --- usage counting and the yearly report ------------------------------------------------
     public_pc_idle_minutes: int = Field(
         10,
