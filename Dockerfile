@@ -1,4 +1,12 @@
 # One image for the web app and the ingest worker: `collection serve` or `collection worker`.
+
+# The viewer's deep zoom: OpenSeadragon's release files from npm, as scripts/setup.sh takes them.
+FROM node:20-bookworm-slim AS viewer
+WORKDIR /v
+RUN npm pack --silent openseadragon@6.1.1 && tar -xzf openseadragon-6.1.1.tgz \
+ && mkdir -p out && cp -r package/build/openseadragon/openseadragon.min.js \
+      package/build/openseadragon/images package/LICENSE.txt out/
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +27,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY frontend ./frontend
+COPY --from=viewer /v/out ./frontend/static/vendor/openseadragon
 COPY search ./search
 COPY ingest ./ingest
 # Editable, so the package finds frontend/ and search/ beside it, as in a checkout.

@@ -77,4 +77,30 @@ else
         log "Meilisearch $("$target" --version) cached at $target"
     fi
 fi
+# --- Viewers from the npm registry (no build step: their release files, served as they are) ---
+# OpenSeadragon gives the public viewer deep zoom over the IIIF tiles (frontend/static/vendor/,
+# git-ignored). Mirador is only for the tests: a real IIIF viewer opening our manifests.
+OPENSEADRAGON_VERSION="6.1.1"
+MIRADOR_VERSION="4.0.0"
+npm_vendor() {  # package version destination paths-inside-the-package...
+    local package="$1" version="$2" dest="$3"
+    shift 3
+    [[ -f "$dest/.version-$version" ]] && return 0
+    local tmp
+    tmp="$(mktemp -d)"
+    log "taking $package $version from the npm registry"
+    (cd "$tmp" && npm pack --silent "$package@$version" >/dev/null)
+    tar -xzf "$tmp"/*.tgz -C "$tmp"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    for path in "$@"; do cp -r "$tmp/package/$path" "$dest/"; done
+    cp "$tmp/package/LICENSE"* "$dest/" 2>/dev/null || true
+    touch "$dest/.version-$version"
+    rm -rf "$tmp"
+}
+npm_vendor openseadragon "$OPENSEADRAGON_VERSION" frontend/static/vendor/openseadragon \
+    build/openseadragon/openseadragon.min.js build/openseadragon/images
+if [[ "${COLLECTION_SETUP_TEST:-0}" == "1" ]]; then
+    npm_vendor mirador "$MIRADOR_VERSION" var/npm/mirador dist/mirador.min.js
+fi
 log "ready"

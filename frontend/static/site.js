@@ -50,6 +50,7 @@
   var next = document.getElementById("next");
   var strip = viewer.querySelector(".strip");
   var zoom = 1;
+  var onPage = function () {};
 
   var setLink = function (link, n) {
     var ok = n >= 1 && n <= total;
@@ -87,6 +88,7 @@
           text.textContent = "";
           text.appendChild(empty);
         }
+        onPage(current);
         textNumber.textContent = String(current);
         numberInput.value = String(current);
         setLink(prev, current - 1);
@@ -115,9 +117,59 @@
     if (event.key === "ArrowLeft") show(current - 1);
     if (event.key === "ArrowRight") show(current + 1);
   });
+  // Deep zoom: the first "+" loads OpenSeadragon (not before: old PCs on slow links read most
+  // pages without it) and opens the page's IIIF image service, tiles and all. Without the
+  // library, or if it fails, "+" enlarges the page image as before.
   var zoomBar = viewer.querySelector(".zoom");
   zoomBar.hidden = false;
+  var scroller = viewer.querySelector(".scroller");
+  var deep = null;
+  var loading = false;
+  var service = function (n) { return "/iiif/3/" + item + "-" + n + "/info.json"; };
   var applyZoom = function () { img.style.width = (zoom * 100) + "%"; img.style.maxWidth = zoom > 1 ? "none" : ""; };
-  document.getElementById("zoom-in").addEventListener("click", function () { zoom = Math.min(4, zoom * 1.5); applyZoom(); });
-  document.getElementById("zoom-out").addEventListener("click", function () { zoom = Math.max(1, zoom / 1.5); applyZoom(); });
+  var startDeepZoom = function () {
+    if (deep || loading || !viewer.hasAttribute("data-deep-zoom")) return false;
+    loading = true;
+    // OpenSeadragon injects a <style> unless one marked as its own is there: our CSP forbids
+    // inline styles, so an empty one stands in, and site.css holds its rule.
+    var marker = document.createElement("style");
+    marker.setAttribute("data-openseadragon-mobile-css", "true");
+    document.head.appendChild(marker);
+    var script = document.createElement("script");
+    script.src = viewer.getAttribute("data-deep-zoom");
+    script.onload = function () {
+      if (!window.OpenSeadragon) { loading = false; return; }
+      var box = document.createElement("div");
+      box.className = "deep-zoom";
+      box.setAttribute("role", "img");
+      box.setAttribute("aria-label", img.alt);
+      scroller.hidden = true;
+      scroller.parentNode.insertBefore(box, scroller);
+      deep = window.OpenSeadragon({
+        element: box,
+        tileSources: service(current),
+        prefixUrl: script.src.replace(/[^/]*$/, "images/"),
+        drawer: "canvas",
+        showNavigator: true,
+        showRotationControl: true,
+        crossOriginPolicy: false,
+        gestureSettingsMouse: { clickToZoom: false }
+      });
+      deep.addOnceHandler("open", function () { deep.viewport.zoomBy(1.5); });
+      viewer.setAttribute("data-zoomed", "deep");
+    };
+    script.onerror = function () { loading = false; };
+    document.head.appendChild(script);
+    return true;
+  };
+  onPage = function (n) { if (deep) deep.open(service(n)); };
+  document.getElementById("zoom-in").addEventListener("click", function () {
+    if (deep) { deep.viewport.zoomBy(1.5); return; }
+    if (startDeepZoom()) return;
+    zoom = Math.min(4, zoom * 1.5); applyZoom();
+  });
+  document.getElementById("zoom-out").addEventListener("click", function () {
+    if (deep) { deep.viewport.zoomBy(1 / 1.5); return; }
+    zoom = Math.max(1, zoom / 1.5); applyZoom();
+  });
 })();

@@ -152,6 +152,10 @@ EN = {
     "Tệp gốc": "Original file",
     "Trích dẫn": "Cite",
     "Địa chỉ ổn định": "Permanent address",
+    "Tệp kê khai IIIF (manifest)": "IIIF manifest",
+    "Kéo biểu tượng này vào một trình xem IIIF (Mirador, Universal Viewer) để mở tài liệu": (
+        "Drag this icon into a IIIF viewer (Mirador, Universal Viewer) to open the item"
+    ),
     "Công khai": "Public",
     "Chỉ cán bộ thư viện": "Library staff only",
     # record labels

@@ -34,15 +34,19 @@ from collection.search.vietnamese import fold, has_diacritics
 from collection.seo import schema_org
 from collection.stats.readers import renew
 from collection.storage import store_for
-from collection.urls import public_base
+from collection.urls import manifest_url, public_base
 from collection.web.i18n import LANG_COOKIE, LANGS, lang_of, translate
 from collection.web.routes import safe_next
-from collection.web.templating import templates
+from collection.web.templating import FRONTEND_DIR, templates
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
 FACET_SHOWN = 12  # values per facet beside the results
 PAGE_STRIP = 7  # page numbers shown around the current one in the viewer
+# OpenSeadragon, put there by scripts/setup.sh: the viewer's deep zoom (site.js loads it on the
+# first "+"); without it the viewer enlarges the page image as before.
+DEEP_ZOOM_SCRIPT = "/static/vendor/openseadragon/openseadragon.min.js"
+DEEP_ZOOM_FILE = FRONTEND_DIR / "static" / "vendor" / "openseadragon" / "openseadragon.min.js"
 
 # URL parameter → (filter field, label): the same names as the JSON API.
 FACET_PARAMS = {
@@ -352,6 +356,8 @@ def item_page(
             "inside": inside,
             "inside_error": inside_error,
             "url": url,
+            "manifest": manifest_url(base, item_id),
+            "deep_zoom": DEEP_ZOOM_SCRIPT if DEEP_ZOOM_FILE.exists() else None,
             "citation": seen.citation(url, date.today()),
             "seo": schema_org.item_metadata(
                 session=session, item=seen.item, url=url, base=base, gaz=recent_gazetteer(session)
