@@ -12,6 +12,7 @@ from collection.models.catalogue import (
     StoredFile,
     TextSource,
 )
+from collection.models.harvest import HarvestedRecord, HarvestRun, HarvestSource
 from collection.models.ingest import ChunkedUpload, IngestJob, JobState
 from collection.models.oai import OaiTombstone
 from collection.models.places import (
@@ -48,6 +49,9 @@ __all__ = [
     "ChunkedUpload",
     "Collection",
     "GazetteerSource",
+    "HarvestRun",
+    "HarvestSource",
+    "HarvestedRecord",
     "IngestJob",
     "Item",
     "ItemPlace",
