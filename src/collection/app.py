@@ -23,6 +23,7 @@ from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
 from collection.db import session_factory
 from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
+from collection.harvest.routes import router as harvest_router
 from collection.iiif.routes import router as iiif_router
 from collection.ingest.routes import router as ingest_router
 from collection.oai.routes import router as oai_router
@@ -40,6 +41,7 @@ from collection.web.routes import login_redirect
 from collection.web.routes import router as web_router
 from collection.web.staff import router as staff_router
 from collection.web.staff_admin import router as staff_admin_router
+from collection.web.staff_harvest import router as staff_harvest_router
 from collection.web.staff_ingest import router as staff_ingest_router
 from collection.web.staff_items import router as staff_items_router
 from collection.web.staff_places import router as staff_places_router
@@ -92,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         iiif_router,
         oai_router,
+        harvest_router,
         widget_router,
         web_router,
         staff_router,
         staff_items_router,
         staff_admin_router,
+        staff_harvest_router,
         staff_ingest_router,
         staff_places_router,
         staff_reports_router,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from collection.config import Settings, get_settings
 from collection.errors import CollectionError
+from collection.harvest.cli import harvest_app
 
 app = typer.Typer(
     help="Kho số Thanh Hóa — the digital local-collection repository.",
@@ -40,6 +41,7 @@ places_app = typer.Typer(
 app.add_typer(places_app, name="places")
 stats_app = typer.Typer(help="Usage figures and the yearly report.", no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
+app.add_typer(harvest_app, name="harvest")
 
 
 def say(message: str) -> None:

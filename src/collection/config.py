@@ -163,6 +163,28 @@ class Settings(BaseSettings):
         description="Records (or headers) in one OAI-PMH list response before a resumptionToken.",
     )
 
+    harvest_hours: int = Field(
+        24,
+        ge=0,
+        le=24 * 31,
+        description="How often the worker harvests each OAI-PMH source again, in hours; 0: only "
+        "when asked (CLI, staff page, API).",
+    )
+    harvest_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait for an OAI-PMH source to connect or to send more of its "
+        "answer before the run stops with an error.",
+    )
+    harvest_max_response_mb: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="Largest single answer an OAI-PMH source may send, in MB (one list part, "
+        "not the whole harvest).",
+    )
+
     # --- usage counting and the yearly report ------------------------------------------------
     public_pc_idle_minutes: int = Field(
         10,

@@ -16,6 +16,7 @@ class Permission(enum.StrEnum):
     FREEZE_REPORTS = "freeze_reports"  # submit (freeze) the yearly report
     SUBMIT_FIGURES = "submit_figures"  # a point's monthly figures (operators: their point only)
     USE_API_TOKENS = "use_api_tokens"  # create tokens for one's own scripts
+    MANAGE_HARVEST = "manage_harvest"  # OAI-PMH sources harvested in, and running them
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

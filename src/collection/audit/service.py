@@ -37,6 +37,8 @@ ACTION_LABELS: dict[str, str] = {
     "figures.submit": "Gửi số liệu tháng của điểm",
     "report.freeze": "Chốt báo cáo năm",
     "report.keys": "Hủy khóa đếm người dùng của năm",
+    "harvest.add": "Thêm nguồn thu hoạch OAI-PMH",
+    "harvest.run": "Thu hoạch OAI-PMH",
 }
 
 

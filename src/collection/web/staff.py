@@ -54,6 +54,7 @@ FLASH = {
     "mat-khau": "Đã đặt mật khẩu mới.",
     "lien-ket": "Đã lưu đơn vị mới tương ứng; liên kết cũ được giữ trong lịch sử.",
     "da-chot": "Đã chốt báo cáo thành một bản đánh số; các bản trước vẫn được giữ.",
+    "thu-hoach": "Đã xếp lịch thu hoạch. Tải lại trang sau ít phút để xem kết quả.",
 }
 NOT_SAVED = "Chưa lưu được: hãy sửa các ô được đánh dấu đỏ."
 FIELD_MESSAGES = {
@@ -97,6 +98,7 @@ def staff_links(user: User) -> list[tuple[str, str, bool]]:
         ("/staff/so-lieu", "Số liệu điểm", allows(role, Permission.SUBMIT_FIGURES)),
         ("/staff/diem-truy-cap", "Điểm truy cập", allows(role, Permission.MANAGE_POINTS)),
         ("/staff/tai-khoan", "Tài khoản", allows(role, Permission.MANAGE_USERS)),
+        ("/staff/thu-hoach", "Thu hoạch OAI-PMH", allows(role, Permission.MANAGE_HARVEST)),
         ("/staff/nhat-ky", "Nhật ký thay đổi", staff),
     ]
 
