@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -594,6 +595,14 @@ def test_the_schedule_queues_due_sources(fake: tuple[Fake, str], settings: Setti
     drain_queues()
     assert queue_due(settings.model_copy(update={"harvest_hours": 0})) == []
     assert queue_due(settings) == [source_id]  # never ran
+    drain_queues()
+    assert harvest(settings, source_id).status == "done"
+    assert queue_due(settings) == []  # ran less than harvest_hours ago
+    with session_scope(settings.sqlalchemy_url) as session:  # as if it stopped halfway 2 h ago
+        run = session.scalars(select(HarvestRun)).one()
+        run.started_at -= timedelta(hours=2)
+        session.get(HarvestSource, source_id).resumption_token = "p1"  # type: ignore[union-attr]
+    assert queue_due(settings) == [source_id]  # an unfinished run is tried again within the hour
     drain_queues()
 
 

@@ -35,6 +35,7 @@ from collection.models import (
 SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
 METADATA_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
 MAX_URL = 1000
+RETRY_UNFINISHED = timedelta(hours=1)  # a source that failed halfway, before its next turn
 
 
 def harvester(source_id: int) -> User:
@@ -156,14 +157,16 @@ def record_counts(session: Session) -> dict[int, int]:
 
 
 def due_sources(*, session: Session, now: datetime, every: timedelta) -> list[int]:
-    """Sources whose last run started ``every`` ago or more (or never ran), and none running."""
+    """Sources whose last run started ``every`` ago or more (or never ran), and none running;
+    a run that stopped halfway is tried again after RETRY_UNFINISHED if that comes sooner."""
     started = last_runs(session)
     due = []
     for source in list_sources(session=session):
         if source.lease_until is not None and source.lease_until > now:
             continue
         run = started.get(source.id)
-        if run is None or run.started_at <= now - every or source.resumption_token:
+        wait = min(every, RETRY_UNFINISHED) if source.resumption_token else every
+        if run is None or run.started_at <= now - wait:
             due.append(source.id)
     return due
 
