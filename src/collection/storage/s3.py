@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ TRANSFER = TransferConfig(
 TRANSFER.max_in_memory_upload_chunks = 2
 # Below botocore's pool of 10 connections, so no request waits for a connection.
 PARALLEL_PUTS = 8
+DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -43,6 +45,16 @@ class ObjectInfo:
     size: int
     media_type: str
     etag: str
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One object as a bucket listing gives it (no media type: listings do not carry it)."""
+
+    key: str
+    size: int
+    last_modified: datetime
 
 
 class ObjectStore:
@@ -165,6 +177,7 @@ class ObjectStore:
             size=head["ContentLength"],
             media_type=head.get("ContentType", "application/octet-stream"),
             etag=head.get("ETag", "").strip('"'),
+            last_modified=head.get("LastModified"),
         )
 
     def exists(self, key: str) -> bool:
@@ -191,8 +204,29 @@ class ObjectStore:
             raise _translate(exc, key) from exc
         return _chunks(body, key)
 
+    def read_into(self, key: str, buffer: bytearray) -> Iterator[memoryview]:
+        """The object's bytes, read into ``buffer`` over and over: each view is valid until the
+        next one is asked for. Nothing is allocated per chunk, so a reader that only looks at
+        the bytes (a checksum) keeps up with S3. A short read raises StorageError."""
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, key) from exc
+        return _views(body, buffer, key)
+
     def get_bytes(self, key: str, *, start: int | None = None, end: int | None = None) -> bytes:
         return b"".join(self.open_stream(key, start=start, end=end))
+
+    def list_etags(self, prefix: str = "") -> Iterator[tuple[str, int, str]]:
+        """(key, size, ETag) of every object under ``prefix``, in key order: what a listing
+        gives without a request per object (a backup compares ETags to skip what it has)."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield obj["Key"], obj.get("Size", 0), obj.get("ETag", "").strip('"')
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, prefix) from exc
 
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing key is not an error (S3 semantics)."""
@@ -201,23 +235,37 @@ class ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, key) from exc
 
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete these objects, up to DELETE_BATCH a request; missing keys are not an error.
+        Returns how many were asked for."""
+        pending: list[str] = []
+        deleted = 0
+        for key in keys:
+            pending.append(key)
+            if len(pending) == DELETE_BATCH:
+                deleted += self._delete_batch(pending)
+                pending = []
+        if pending:
+            deleted += self._delete_batch(pending)
+        return deleted
+
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; returns how many."""
-        deleted = 0
-        for keys in self._pages_of_keys(prefix):
-            try:
-                self._client.delete_objects(
-                    Bucket=self.bucket,
-                    Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _translate(exc, prefix) from exc
-            deleted += len(keys)
-        return deleted
+        if not prefix:
+            raise InvalidInput("Thiếu tiền tố khi xóa.", message_en="refusing to empty the bucket")
+        return sum(self._delete_batch(keys) for keys in self._pages_of_keys(prefix))
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         for keys in self._pages_of_keys(prefix):
             yield from keys
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        """Every object under ``prefix`` with its size and last change, in key order."""
+        for page in self._pages(prefix):
+            for obj in page:
+                yield ListedObject(
+                    key=obj["Key"], size=obj.get("Size", 0), last_modified=obj["LastModified"]
+                )
 
     def presigned_get(
         self,
@@ -241,20 +289,54 @@ class ObjectStore:
             "get_object", Params=params, ExpiresIn=expires_seconds
         )
 
-    def _pages_of_keys(self, prefix: str) -> Iterator[list[str]]:
+    def _pages(self, prefix: str) -> Iterator[list[Any]]:
         paginator = self._client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys = [obj["Key"] for obj in page.get("Contents", [])]
-                if keys:
-                    yield keys
+                contents = page.get("Contents", [])
+                if contents:
+                    yield list(contents)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, prefix) from exc
+
+    def _pages_of_keys(self, prefix: str) -> Iterator[list[str]]:
+        for page in self._pages(prefix):
+            yield [obj["Key"] for obj in page]
+
+    def _delete_batch(self, keys: list[str]) -> int:
+        try:
+            answer = self._client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, keys[0]) from exc
+        # DeleteObjects answers 200 and lists the keys it could not delete: those are errors too.
+        failed = [e for e in answer.get("Errors", []) if e.get("Code") not in _NOT_FOUND_CODES]
+        if failed:
+            raise StorageError(
+                "Kho lưu trữ không xóa được tệp.",
+                message_en=f"S3 refused to delete {len(failed)} objects, first "
+                f"{failed[0].get('Key')!r}: {failed[0].get('Code')} {failed[0].get('Message')}",
+            )
+        return len(keys)
 
 
 def _chunks(body: Any, key: str) -> Iterator[bytes]:
     try:
         yield from body.iter_chunks(CHUNK_SIZE)
+    except BotoCoreError as exc:
+        raise _translate(exc, key) from exc
+    finally:
+        body.close()
+
+
+def _views(body: Any, buffer: bytearray, key: str) -> Iterator[memoryview]:
+    view = memoryview(buffer)
+    try:
+        # botocore checks the length against Content-Length at the end of the body.
+        while n := body.readinto(view):
+            yield view[:n]
     except BotoCoreError as exc:
         raise _translate(exc, key) from exc
     finally:
