@@ -41,6 +41,8 @@ places_app = typer.Typer(
 app.add_typer(places_app, name="places")
 stats_app = typer.Typer(help="Usage figures and the yearly report.", no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
+storage_app = typer.Typer(help="The object store (S3): orphans and missing objects.")
+app.add_typer(storage_app, name="storage")
 app.add_typer(harvest_app, name="harvest")
 
 
@@ -518,6 +520,96 @@ def stats_rebuild(
         f"Đã dựng lại / rebuilt {done.start}..{done.end}: {done.events} sự kiện / events "
         f"({done.seconds:.1f} s, {done.rate:,.0f}/s)."
     )
+
+
+# --- preservation ----------------------------------------------------------------------------
+
+
+@app.command()
+def fixity(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Check every stored original now.")
+    ] = False,
+    due: Annotated[
+        bool,
+        typer.Option("--due", help="Check those not checked for COLLECTION_FIXITY_DAYS (default)."),
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="Check at most this many.", min=1)] = None,
+) -> None:
+    """Read stored originals back from S3 and compare their SHA-256 with the one recorded at
+    ingest. Exits 3 if any is changed or missing (reported, never repaired)."""
+    from collection import migrate
+    from collection.preservation import fixity as checks
+    from collection.storage import store_for
+
+    if everything and due:
+        fail("--all hoặc --due, không cả hai / --all or --due, not both")
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+
+    def report(found: checks.Found) -> None:
+        if found.outcome != checks.FixityOutcome.OK:
+            say(f"  {found.outcome.label}: {found.storage_key}")
+            say(f"    ghi khi nhập / recorded {found.expected_sha256}")
+            say(f"    đọc được / found        {found.found_sha256 or '(không có / none)'}")
+
+    summary = checks.run(
+        settings, store_for(settings), everything=everything, limit=limit, progress=report
+    )
+    outcomes = summary.outcomes
+    say(
+        f"Đã kiểm tra / checked {summary.checked} tệp gốc ({summary.bytes_read / 1024 / 1024:.1f}"
+        f" MB, {summary.seconds:.1f} s): {outcomes['ok']} nguyên vẹn / ok, "
+        f"{outcomes['mismatch']} sai mã / mismatch, {outcomes['missing']} mất / missing."
+    )
+    if summary.failures:
+        raise typer.Exit(3)
+
+
+@storage_app.command("check")
+def storage_check(
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Remove the orphans (never anything referenced).")
+    ] = False,
+    grace_hours: Annotated[
+        float,
+        typer.Option(
+            help="Orphans written more recently than this are only listed (an upload or a job "
+            "may be writing them).",
+            min=0,
+        ),
+    ] = 24.0,
+) -> None:
+    """List objects no row references (orphans) and rows whose object is gone (missing); with
+    --fix, remove the orphans. Exits 3 if anything is missing."""
+    from datetime import timedelta
+
+    from collection import migrate
+    from collection.preservation import hygiene
+    from collection.storage import store_for
+
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    result = hygiene.check(
+        settings, store_for(settings), fix=fix, grace=timedelta(hours=grace_hours)
+    )
+    for obj in result.orphans:
+        typer.echo(f"orphan\t{obj.key}\t{obj.size}\t{obj.last_modified.isoformat()}")
+    for obj in result.young_orphans:
+        typer.echo(f"orphan-recent\t{obj.key}\t{obj.size}\t{obj.last_modified.isoformat()}")
+    for missing in result.missing:
+        typer.echo(f"missing\t{missing.key}\titem {missing.item_id}\t{missing.what}")
+    for obj in result.unknown:
+        typer.echo(f"unknown\t{obj.key}\t{obj.size}\t{obj.last_modified.isoformat()}")
+    say(
+        f"{result.objects} đối tượng / objects ({result.bytes / 1024 / 1024:.1f} MB): "
+        f"{len(result.orphans)} mồ côi / orphans (+{len(result.young_orphans)} mới ghi / recent), "
+        f"{len(result.missing)} mất / missing, {len(result.unknown)} không rõ / unknown."
+    )
+    if fix:
+        say(f"Đã xóa / removed {len(result.removed)} mồ côi / orphans.")
+    if result.missing:
+        raise typer.Exit(3)
 
 
 # --- entry point -----------------------------------------------------------------------------

@@ -185,6 +185,27 @@ class Settings(BaseSettings):
         "not the whole harvest).",
     )
 
+    # --- preservation ---------------------------------------------------------------------------
+    fixity_days: int = Field(
+        14,
+        ge=1,
+        le=3650,
+        description="Every stored original is read back and its SHA-256 checked at least this "
+        "often, in days (the worker spreads the checks over the period).",
+    )
+    fixity_max_mb_per_tick: int = Field(
+        2048,
+        ge=1,
+        description="Most MB the worker's fixity check reads in one 10-minute tick, so it never "
+        "floods S3 (one object more if a single object is larger).",
+    )
+    upload_abandon_hours: int = Field(
+        72,
+        ge=1,
+        description="A resumable upload with no new chunk for this many hours is abandoned: "
+        "the worker deletes its chunks (the uploader starts again from the first chunk).",
+    )
+
     # --- usage counting and the yearly report ------------------------------------------------
     public_pc_idle_minutes: int = Field(
         10,

@@ -39,6 +39,9 @@ ACTION_LABELS: dict[str, str] = {
     "report.keys": "Hủy khóa đếm người dùng của năm",
     "harvest.add": "Thêm nguồn thu hoạch OAI-PMH",
     "harvest.run": "Thu hoạch OAI-PMH",
+    "fixity.mismatch": "KIỂM TRA TOÀN VẸN: TỆP GỐC BỊ THAY ĐỔI",
+    "fixity.missing": "KIỂM TRA TOÀN VẸN: MẤT TỆP GỐC",
+    "fixity.restored": "Kiểm tra toàn vẹn: tệp gốc nguyên vẹn trở lại",
 }
 
 

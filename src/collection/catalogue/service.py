@@ -26,6 +26,7 @@ from collection.errors import Conflict, InvalidInput, NotFound
 from collection.models import Access, Collection, Item, ItemStatus, Page, User
 from collection.places import service as places
 from collection.places.schemas import PlaceRef
+from collection.preservation.hygiene import schedule_item_cleanup
 from collection.search.sync import schedule_sync
 from collection.search.vietnamese import fold, sort_key
 from collection.urls import manifest_url
@@ -142,7 +143,8 @@ def update_item(*, session: Session, actor: User, item_id: int, data: ItemUpdate
 
 
 def delete_item(*, session: Session, actor: User, item_id: int) -> None:
-    """Remove an item, its pages and files from the catalogue and the index."""
+    """Remove an item, its pages and files from the catalogue and the index, and (after the
+    commit) the stored objects only it used."""
     item = get_item(session=session, item_id=item_id)
     audit.record(
         session,
@@ -152,6 +154,7 @@ def delete_item(*, session: Session, actor: User, item_id: int) -> None:
         target_id=item.id,
         summary=item.title,
     )
+    schedule_item_cleanup(session, item)
     session.delete(item)
     session.flush()
     schedule_sync(session, item_id)

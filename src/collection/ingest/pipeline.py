@@ -32,6 +32,7 @@ from collection.ingest import documents, ocr
 from collection.ingest.sandbox import run_limited
 from collection.ingest.service import STAGES, file_sha256, tmp_dir
 from collection.models import IngestJob, JobState, Page, StoredFile, TextSource
+from collection.preservation.hygiene import delete_after_commit
 from collection.search.sync import sync_item
 from collection.storage import ObjectStore, store_for
 from collection.text import legacy
@@ -251,6 +252,21 @@ def extract(ctx: JobContext) -> None:
             elif page.text_source != TextSource.OCR:  # keep OCR text from an earlier run
                 page.text, page.text_source = "", TextSource.NONE
             session.add(page)
+        # A run that finds fewer pages than the last one (another page limit, a parser that
+        # reads the file better) drops the file's pages past the end, and their objects.
+        stale = [
+            page
+            for number, page in existing.items()
+            if page.file_id == file.id and number > offset + len(pages)
+        ]
+        keys, prefixes = [], []
+        for page in stale:
+            keys += [k for k in (page.image_key, page.thumbnail_key) if k]
+            keys.append(ocr_pdf_key(page.item_id, page.number))
+            if page.tiles_prefix:
+                prefixes.append(page.tiles_prefix)
+            session.delete(page)
+        delete_after_commit(session, ctx.store, keys, prefixes)
 
 
 def _page_offset(session: Session, file: StoredFile) -> int:
@@ -583,23 +599,32 @@ def make_tiles(ctx: JobContext) -> None:
     with ctx.session() as session:
         wanted = ctx.job(session).options.get(DEEP_ZOOM_PAGES)
         only = None if wanted is None else set(wanted)  # a job from before: look at every page
+        # Tiles of an earlier run for pages that no longer want them go once the page says so.
+        unwanted = []
         for page in _file_pages(session, stored.id):
             if only is not None and page.number not in only:
+                if page.tiles_prefix:
+                    unwanted.append(page.tiles_prefix)
                 page.tiles_prefix = None  # its page image shows all it has
+        delete_after_commit(session, ctx.store, [], unwanted)
+    untiled: list[str] = []
 
     def save(item_id: int, number: int, result: dict[str, Any]) -> dict[str, Any]:
-        if result["dir"] is None:
-            return {"tiles_prefix": None}
         prefix = tiles_prefix(item_id, number)
+        if result["dir"] is None:
+            untiled.append(prefix)
+            return {"tiles_prefix": None}
         folder = Path(result["dir"])
-        ctx.store.put_files(
-            ((prefix + str(p.relative_to(folder)), p) for p in folder.rglob("*.jpg")),
-            media_type="image/jpeg",
-        )
+        written = {prefix + str(p.relative_to(folder)): p for p in folder.rglob("*.jpg")}
+        ctx.store.put_files(written.items(), media_type="image/jpeg")
         # info.json last: a page's tiles are announced only once they are all there.
         ctx.store.put_bytes(
             prefix + "info.json", (folder / "info.json").read_bytes(), media_type="application/json"
         )
+        # Tiles of an earlier run that this one did not make (other sizes, fewer levels): the
+        # new info.json no longer names them.
+        written[prefix + "info.json"] = folder
+        ctx.store.delete_many(k for k in ctx.store.list_keys(prefix) if k not in written)
         return {"tiles_prefix": prefix}
 
     _derive_pages(
@@ -615,6 +640,9 @@ def make_tiles(ctx: JobContext) -> None:
         long_side=ctx.settings.tile_source_px,
         deep_from=_deep_from(ctx),
     )
+    if untiled:  # pages recorded without tiles by now: an earlier run's tiles go
+        for prefix in untiled:
+            ctx.store.delete_prefix(prefix)
 
 
 def ocr_pdf_key(item_id: int, number: int) -> str:
@@ -630,8 +658,21 @@ def searchable_pdf(ctx: JobContext) -> None:
     with ctx.session() as session:
         pages = [(p.number, p.text_source) for p in _file_pages(session, stored.id)]
     ocred = [n for n, source in pages if source == TextSource.OCR]
+    key = f"derived/{stored.item_id}/{stored.id}/searchable.pdf"
     if not ocred:
-        return  # born-digital: the original is already searchable
+        # Born-digital: the original is already searchable (and a PDF from an earlier run,
+        # when pages were OCRed, goes).
+        with ctx.session() as session:
+            for old in session.scalars(
+                select(StoredFile).where(
+                    StoredFile.item_id == stored.item_id,
+                    StoredFile.role == "searchable_pdf",
+                    StoredFile.storage_key == key,
+                )
+            ):
+                session.delete(old)
+                delete_after_commit(session, ctx.store, [key], [])
+        return
     parts = ctx.workdir / "pdf"
     parts.mkdir(exist_ok=True)
     plan: list[tuple[str, int]] = []
@@ -649,7 +690,6 @@ def searchable_pdf(ctx: JobContext) -> None:
             plan.append(("", number - offset - 1))  # an image page OCR found no text on
     target = ctx.workdir / "searchable.pdf"
     ctx.sandboxed(documents.assemble_pdf, plan, str(target))
-    key = f"derived/{stored.item_id}/{stored.id}/searchable.pdf"
     with target.open("rb") as pdf:
         ctx.store.put_stream(key, pdf, media_type="application/pdf")
     with ctx.session() as session:

@@ -148,7 +148,10 @@ def receive_file(
             raise DuplicateFile.of(existing)
         key = existing.storage_key if existing else original_key(sha256)
         duplicate = existing is not None
-        if not duplicate and not store.exists(key):
+        # Stored even if an object is already there: one no row references is an orphan that
+        # a deleted item's clean-up may be removing right now, and it leaves objects written
+        # after the deletion alone (see preservation/hygiene.py).
+        if not duplicate:
             with path.open("rb") as source:
                 store.put_stream(key, source, media_type=media_type)
     stored = same_item or StoredFile(

@@ -15,11 +15,12 @@ from collection.errors import Conflict, InvalidInput, NotFound
 from collection.ingest.schemas import ChunkedUploadOut, UploadOut
 from collection.ingest.service import FileTooLarge, receive_file
 from collection.models import ChunkedUpload, Item, User
+from collection.preservation.hygiene import delete_after_commit, upload_prefix
 from collection.storage import ObjectStore
 
 
 def chunk_key(upload_id: int, index: int) -> str:
-    return f"uploads/{upload_id}/{index:06d}"
+    return f"{upload_prefix(upload_id)}{index:06d}"
 
 
 def chunk_count(upload: ChunkedUpload) -> int:
@@ -121,7 +122,8 @@ def complete_upload(
     upload.completed_at = utcnow()
     upload.job_id = result.job_id
     upload.result = result.model_dump()
-    store.delete_prefix(f"uploads/{upload.id}/")
+    # Only once the file is committed: a rollback must leave the chunks to complete again.
+    delete_after_commit(session, store, [], [upload_prefix(upload.id)])
     return result
 
 

@@ -24,6 +24,7 @@ from collection.models.places import (
     PlaceLink,
 )
 from collection.models.points import AccessPoint, PointKind, PointLevel
+from collection.models.preservation import FixityCheck, FixityOutcome
 from collection.models.reports import PointFigures, ReportVersion
 from collection.models.stats import (
     ReportKey,
@@ -48,6 +49,8 @@ __all__ = [
     "Base",
     "ChunkedUpload",
     "Collection",
+    "FixityCheck",
+    "FixityOutcome",
     "GazetteerSource",
     "HarvestRun",
     "HarvestSource",

@@ -33,6 +33,7 @@ from collection.models import (
     Role,
     User,
 )
+from collection.preservation import fixity
 from collection.web import csrf
 from collection.web.templating import templates
 
@@ -203,6 +204,7 @@ def dashboard(request: Request, session: DbSession, user: CurrentUser) -> Respon
     active = ingest.list_jobs(
         session=session, states=[JobState.RUNNING, JobState.QUEUED, JobState.FAILED], limit=10
     )
+    preservation = fixity.status(session, days=request.app.state.settings.fixity_days)
     return page(
         request,
         "staff/home.html",
@@ -211,6 +213,7 @@ def dashboard(request: Request, session: DbSession, user: CurrentUser) -> Respon
             "items": [(s, items_by_status.get(s, 0)) for s in ItemStatus],
             "jobs": [(s, STATE_LABELS[s], jobs_by_state.get(s, 0)) for s in JobState],
             "active_jobs": active,
+            "fixity": preservation,
             "recent": audit.entries(session=session, limit=15),
             "action_labels": audit.ACTION_LABELS,
         },
@@ -258,6 +261,9 @@ FIELD_LABELS = {
     "district": "Huyện",
     "allowed_origins": "Trang web được nhúng",
     "ip_ranges": "Dải IP",
+    "storage_key": "Khóa lưu trữ",
+    "sha256": "SHA-256 (khi nhập → đọc được)",
+    "outcome": "Kết quả kiểm tra",
 }
 
 
