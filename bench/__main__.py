@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import edits, ingest, ocr_quality, search, storage, upload, usage
+from bench import edits, fixity, ingest, ocr_quality, search, storage, upload, usage
 
 
 def main() -> None:
     results = {
         "storage": storage.run(),
+        "fixity": fixity.run(),
         "ingest": ingest.run(),
         "ocr_quality": ocr_quality.run(),
         "search": search.run(),
