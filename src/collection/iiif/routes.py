@@ -66,14 +66,33 @@ def _page(session: Session, audience: Audience, page_id: str) -> tuple[Page, str
     return page, cache_control(item)
 
 
-def _json(document: dict[str, Any], cache: str, media_type: str = LD_JSON) -> JSONResponse:
-    return JSONResponse(document, media_type=media_type, headers={"Cache-Control": cache, **CORS})
+class LdJson(JSONResponse):
+    media_type = LD_JSON
+
+
+class PresentationJson(JSONResponse):
+    media_type = PRESENTATION_PROFILE
+
+
+def _documented(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """The answer's JSON-LD media type in OpenAPI (refusals stay our application/json)."""
+    return {200: {"description": what, "content": {media_type: {"schema": {"type": "object"}}}}}
+
+
+def _json(document: dict[str, Any], cache: str, kind: type[JSONResponse] = LdJson) -> JSONResponse:
+    return kind(document, headers={"Cache-Control": cache, **CORS})
 
 
 # --- Image API --------------------------------------------------------------------------------
 
 
-@router.get("/3/{page_id}", summary="A page's IIIF image service: its info.json")
+@router.get(
+    "/3/{page_id}",
+    summary="A page's IIIF image service: its info.json",
+    status_code=303,
+    response_class=Response,
+    responses={303: {"description": "See the service's info.json"}},
+)
 def image_base(page_id: PageId, request: Request, settings: AppSettings) -> Response:
     """The base URI of an image service redirects to its info.json (Image API 3, 2.2)."""
     base = public_base(request, settings)
@@ -82,7 +101,11 @@ def image_base(page_id: PageId, request: Request, settings: AppSettings) -> Resp
     )
 
 
-@router.get("/3/{page_id}/info.json", summary="IIIF image information of a page (level 0)")
+@router.get(
+    "/3/{page_id}/info.json",
+    summary="IIIF image information of a page (level 0)",
+    responses=_documented(LD_JSON, "The page's image service (ImageService3)"),
+)
 def info(
     page_id: PageId,
     request: Request,
@@ -130,7 +153,11 @@ def image_request(
 # --- Presentation API -------------------------------------------------------------------------
 
 
-@router.get("/item/{item_id}/manifest", summary="The IIIF Presentation 3 manifest of an item")
+@router.get(
+    "/item/{item_id}/manifest",
+    summary="The IIIF Presentation 3 manifest of an item",
+    responses=_documented(PRESENTATION_PROFILE, "A IIIF Presentation 3 Manifest"),
+)
 def manifest(
     item_id: Id,
     request: Request,
@@ -146,19 +173,27 @@ def manifest(
         base=public_base(request, settings),
         place_labels=item_labels(recent_gazetteer(session), item),
     )
-    return _json(document, cache_control(item), PRESENTATION_PROFILE)
+    return _json(document, cache_control(item), PresentationJson)
 
 
-@router.get("/collection", summary="Every collection, as a IIIF Collection")
+@router.get(
+    "/collection",
+    summary="Every collection, as a IIIF Collection",
+    responses=_documented(PRESENTATION_PROFILE, "A IIIF Presentation 3 Collection"),
+)
 def top_collection(request: Request, session: DbSession, settings: AppSettings) -> JSONResponse:
     collections = sorted(session.scalars(select(Collection)), key=lambda c: sort_key(c.title))
     document = presentation.top_collection(
         base=public_base(request, settings), collections=collections
     )
-    return _json(document, "public, max-age=300", PRESENTATION_PROFILE)
+    return _json(document, "public, max-age=300", PresentationJson)
 
 
-@router.get("/collection/{collection_id}", summary="A collection's items, as a IIIF Collection")
+@router.get(
+    "/collection/{collection_id}",
+    summary="A collection's items, as a IIIF Collection",
+    responses=_documented(PRESENTATION_PROFILE, "A IIIF Presentation 3 Collection"),
+)
 def collection(
     collection_id: Id,
     request: Request,
@@ -189,7 +224,7 @@ def collection(
         base=public_base(request, settings), collection=found, items=items
     )
     cache = "public, max-age=300" if not audience.at_point else "private, max-age=300"
-    return _json(document, cache, PRESENTATION_PROFILE)
+    return _json(document, cache, PresentationJson)
 
 
 # --- Content Search ---------------------------------------------------------------------------
@@ -211,7 +246,11 @@ def _search(
 SEARCH_PAGE_SIZE = 50
 
 
-@router.get("/item/{item_id}/search", summary="IIIF Content Search 2.0 inside an item")
+@router.get(
+    "/item/{item_id}/search",
+    summary="IIIF Content Search 2.0 inside an item",
+    responses=_documented(LD_JSON, "An AnnotationPage of the pages that match"),
+)
 def content_search_2(
     item_id: Id,
     request: Request,
@@ -227,7 +266,11 @@ def content_search_2(
     return _json(content_search.search2(urls, q, result), "private, no-store")
 
 
-@router.get("/item/{item_id}/search/v1", summary="IIIF Content Search 1.0 inside an item")
+@router.get(
+    "/item/{item_id}/search/v1",
+    summary="IIIF Content Search 1.0 inside an item",
+    responses=_documented(LD_JSON, "An sc:AnnotationList with search:Hits"),
+)
 def content_search_1(
     item_id: Id,
     request: Request,
