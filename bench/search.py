@@ -585,16 +585,10 @@ def capture(engine: SearchEngine, case: Case) -> tuple[Recorded, SearchResult]:
 
     recorded: Recorded = []
 
-    def record(request: httpx.Request) -> None:
-        headers = tuple(
-            (name, value)
-            for name, value in request.headers.multi_items()
-            if name.lower() not in ("host", "content-length")
-        )
-        recorded.append(Sent(request.url.path, headers, request.read()))
+    def record(path: str, headers: dict[str, str], body: bytes) -> None:
+        recorded.append(Sent(path, tuple(headers.items()), body))
 
-    http = engine._http
-    http.event_hooks = {"request": [record], "response": []}
+    engine.on_search = record
     try:
         result = searching.search(
             engine,
@@ -611,7 +605,7 @@ def capture(engine: SearchEngine, case: Case) -> tuple[Recorded, SearchResult]:
             scope=Scope.PUBLIC,
         )
     finally:
-        http.event_hooks = {"request": [], "response": []}
+        engine.on_search = None
     return recorded, result
 
 
