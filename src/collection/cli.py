@@ -454,6 +454,52 @@ def reindex() -> None:
     )
 
 
+@app.command()
+def backup(
+    folder: Annotated[Path, typer.Argument(help="The backup folder (kept between runs).")],
+) -> None:
+    """Back up the database, every object in S3 (with its SHA-256) and the search settings into
+    FOLDER. Incremental: objects already there are not copied again. Safe to interrupt: the next
+    run completes it."""
+    from collection import migrate
+    from collection.preservation import backup as backups
+    from collection.storage import store_for
+
+    settings = get_settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    backups.backup(settings, store_for(settings), folder, progress=say)
+
+
+@app.command()
+def restore(
+    folder: Annotated[Path, typer.Argument(help="A folder `collection backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even into an instance that holds data.")
+    ] = False,
+    last_complete: Annotated[
+        bool,
+        typer.Option(
+            "--last-complete",
+            help="The last backup run was interrupted: restore the complete one before it.",
+        ),
+    ] = False,
+) -> None:
+    """Restore a backup into this (fresh) instance: replace the database (its accounts replace
+    the first admin), put every object back (checksums verified), migrate, reindex."""
+    from collection.preservation import backup as backups
+    from collection.storage import store_for
+
+    settings = get_settings()
+    backups.restore(
+        settings,
+        store_for(settings),
+        folder,
+        force=force,
+        last_complete=last_complete,
+        progress=say,
+    )
+
+
 @places_app.command("sync")
 def places_sync() -> None:
     """Load the gazetteer from its packages again and print what changed (after an upgrade)."""

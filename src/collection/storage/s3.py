@@ -204,6 +204,22 @@ class ObjectStore:
             raise _translate(exc, key) from exc
         return _chunks(body, key)
 
+    def open_with_info(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """The object's size, media type and ETag with its bytes as chunks, from one GET (a
+        backup copying thousands of small objects saves a HEAD request on each)."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, key) from exc
+        info = ObjectInfo(
+            key=key,
+            size=answer["ContentLength"],
+            media_type=answer.get("ContentType", "application/octet-stream"),
+            etag=answer.get("ETag", "").strip('"'),
+            last_modified=answer.get("LastModified"),
+        )
+        return info, _chunks(answer["Body"], key)
+
     def read_into(self, key: str, buffer: bytearray) -> Iterator[memoryview]:
         """The object's bytes, read into ``buffer`` over and over: each view is valid until the
         next one is asked for. Nothing is allocated per chunk, so a reader that only looks at
