@@ -378,12 +378,25 @@ def token_create(
 
 @app.command("import")
 def import_folder(
-    folder: Annotated[Path, typer.Argument(help="Folder holding the files the sheet names.")],
-    sheet: Annotated[Path, typer.Option(help="The sheet (.csv or .xlsx); template in ingest/.")],
+    folder: Annotated[
+        Path, typer.Argument(help="Folder holding the files the sheet names (or the bags).")
+    ],
+    sheet: Annotated[
+        Path | None, typer.Option(help="The sheet (.csv or .xlsx); template in ingest/.")
+    ] = None,
+    bagit: Annotated[
+        bool,
+        typer.Option(
+            "--bagit",
+            help="FOLDER holds bags made by `collection export --bagit` (or is one): "
+            "recreate their items.",
+        ),
+    ] = False,
     email: Annotated[str, typer.Option(help="The staff account the items are created as.")] = "",
     report: Annotated[Path | None, typer.Option(help="Also write the report as CSV here.")] = None,
 ) -> None:
-    """Bulk import: one item per sheet row, its files queued for ingest. Safe to run again."""
+    """Bulk import: one item per sheet row, its files queued for ingest; or, with --bagit, the
+    items of bags `collection export --bagit` wrote (ingested here and now). Safe to run again."""
     from sqlalchemy import select
 
     from collection.db import session_factory, session_scope
@@ -394,6 +407,11 @@ def import_folder(
     settings = get_settings()
     if not folder.is_dir():
         fail(f"Không thấy thư mục {folder}.")
+    if bagit:
+        _import_bags(settings, folder, email)
+        return
+    if sheet is None:
+        fail("Cần --sheet (bảng kê) hoặc --bagit / --sheet or --bagit is required")
     rows = bulk.read_sheet(sheet)
     with session_scope(settings.sqlalchemy_url) as session:
         query = select(User).where(User.role.in_([Role.ADMIN, Role.CATALOGUER]))
@@ -452,6 +470,83 @@ def reindex() -> None:
         f"Đã dựng lại chỉ mục / reindexed: {counts['items']} tài liệu, {counts['pages']} trang, "
         f"{counts['terms']} từ gợi ý ({time.perf_counter() - started:.1f} s)."
     )
+
+
+def _import_bags(settings: Settings, folder: Path, email: str) -> None:
+    from collection.db import session_factory
+    from collection.preservation import bags
+    from collection.storage import store_for
+
+    sessions = session_factory(settings.sqlalchemy_url)
+    say("Kiểm tra các gói / validating the bags…")
+    results = bags.import_bags(
+        settings,
+        store_for(settings),
+        sessions,
+        folder,
+        actor_id=_cataloguer_id(settings, email),
+        progress=say,
+    )
+    for result in results:
+        label = "đã tạo / created" if result.status == "created" else "đã có, bỏ qua / duplicate"
+        detail = f", {len(result.jobs)} tệp chờ xử lý" if result.jobs else ""
+        typer.echo(f"{result.path.name}\t{label}\ttài liệu {result.item_id}{detail}")
+    created = sum(r.status == "created" for r in results)
+    say(f"Tổng cộng / total: {created} tạo mới, {len(results) - created} đã có.")
+
+
+def _cataloguer_id(settings: Settings, email: str) -> int:
+    """The account items are created as: ``email``, else the first admin or cataloguer."""
+    from sqlalchemy import select
+
+    from collection.db import session_scope
+    from collection.models import Role, User
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        query = select(User).where(User.role.in_([Role.ADMIN, Role.CATALOGUER]))
+        if email:
+            query = select(User).where(User.email == email.strip().lower())
+        actor = session.scalars(query.order_by(User.id)).first()
+        if actor is None or actor.role not in (Role.ADMIN, Role.CATALOGUER):
+            fail("Cần một tài khoản quản trị hoặc biên mục (--email).")
+        return actor.id
+
+
+@app.command()
+def export(
+    bagit: Annotated[
+        Path, typer.Option("--bagit", help="Write BagIt 1.0 bags (one per item) into this folder.")
+    ],
+    item: Annotated[int | None, typer.Option(help="Only this item.", min=1)] = None,
+    collection: Annotated[
+        int | None, typer.Option(help="Only this collection's items.", min=1)
+    ] = None,
+) -> None:
+    """Export items as BagIt bags: originals, page text, searchable PDF, Dublin Core and JSON,
+    SHA-256 manifests. Exits 1 if an item could not be exported."""
+    from collection.db import session_factory
+    from collection.preservation import bags
+    from collection.storage import store_for
+
+    if item is not None and collection is not None:
+        fail("--item hoặc --collection, không cả hai / --item or --collection, not both")
+    settings = get_settings()
+    started = time.perf_counter()
+    result = bags.export_items(
+        settings,
+        store_for(settings),
+        session_factory(settings.sqlalchemy_url),
+        bagit,
+        item_id=item,
+        collection_id=collection,
+        progress=say,
+    )
+    say(
+        f"Đã xuất / exported {len(result.bags)} gói ({result.bytes / 1024 / 1024:.1f} MB) vào "
+        f"{bagit}; {len(result.failed)} lỗi ({time.perf_counter() - started:.1f} s)."
+    )
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
