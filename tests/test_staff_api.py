@@ -755,6 +755,9 @@ ACTIONS = [
     Action("POST", f"/api/v1/reports/{YEAR}/versions", "freeze", lambda ids: {"json": {"note": "thử"}}),
     Action("PUT", f"/api/v1/points/{{point}}/figures/{YEAR}-01", "figures", lambda ids: {"json": FIGURES}),
     Action("GET", "/api/v1/points/{point}/figures", "figures"),
+    Action("GET", "/api/v1/harvest/sources", "harvest"),
+    Action("POST", "/api/v1/harvest/sources", "harvest", lambda ids: {"json": {"url": "http://127.0.0.1:9/oai", "collection": str(ids["collection"])}}),
+    Action("POST", "/api/v1/harvest/sources/{source}/run", "harvest"),
     Action(
         "POST",
         "/api/v1/figures/sheet",
@@ -763,7 +766,7 @@ ACTIONS = [
     ),
 ]  # fmt: skip
 MAY = {
-    Role.ADMIN: {"read", "catalogue", "users", "points", "freeze", "figures"},
+    Role.ADMIN: {"read", "catalogue", "users", "points", "freeze", "figures", "harvest"},
     Role.CATALOGUER: {"read", "catalogue"},
     Role.REPORTER: {"read", "freeze", "figures"},
 }
@@ -790,7 +793,14 @@ def workspace(client: TestClient, settings: Settings) -> dict[str, int]:
         "/api/v1/users",
         json={"email": "lan@thuvien.vn", "role": "reporter", "password": PASSWORD},
     ).json()["id"]
+    source = admin(
+        "POST",
+        "/api/v1/harvest/sources",
+        json={"url": "http://127.0.0.1:9/oai", "collection": str(collection)},
+    )
+    assert source.status_code == 201, source.text
     return {
+        "source": source.json()["id"],
         "item": item,
         "version": admin("GET", f"/api/v1/items/{item}").json()["version"],
         "spare": new_item(admin, title="Bản nháp để xóa", status="draft"),
