@@ -101,7 +101,11 @@ def _fuzz(
     if token is not None:
         command += ["--header", f"Authorization: Bearer {token}"]
     command += filters
-    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    # From the report's folder: Schemathesis keeps a crash cache in its working directory, and
+    # the checkout is no place for it.
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, cwd=report
+    )
 
 
 def _responses(events: Path) -> list[dict[str, object]]:
