@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import edits, fixity, ingest, ocr_quality, search, storage, upload, usage
+from bench import backup, edits, fixity, ingest, ocr_quality, search, storage, upload, usage
 
 
 def main() -> None:
     results = {
         "storage": storage.run(),
         "fixity": fixity.run(),
+        "backup": backup.run(),
         "ingest": ingest.run(),
         "ocr_quality": ocr_quality.run(),
         "search": search.run(),
