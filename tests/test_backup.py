@@ -289,3 +289,47 @@ def test_a_damaged_copy_is_not_restored(
         backups.restore(fresh, store_for(fresh), folder)
     assert "bị hỏng" in refused.value.message and "pages/999/00001.jpg" in refused.value.message
     assert not store_for(fresh).exists("pages/999/00001.jpg")
+
+
+def test_postgresql_is_backed_up_with_pg_dump_and_restored(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from collection.db import make_engine
+    from collection.models import Item
+
+    names = ["kho_src_" + secrets.token_hex(3), "kho_dst_" + secrets.token_hex(3)]
+    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    base = postgres_url.rsplit("/", 1)[0]
+    source = settings.model_copy(update={"database_url": f"{base}/{names[0]}"})
+    migrate.upgrade(source.sqlalchemy_url)
+    with session_scope(source.sqlalchemy_url) as session:
+        session.add(Item(title="Gia phả họ Lê ở Thọ Xuân"))
+    folder = tmp_path / "backup"
+    backups.backup(source, store_for(source), folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["database"]["engine"] == "postgresql"
+    assert manifest["database"]["file"].endswith("database.pgdump")
+
+    target = settings.model_copy(
+        update={
+            "database_url": f"{base}/{names[1]}",
+            "var_dir": tmp_path / "fresh-var",
+            "s3_bucket": "kho-fresh-" + secrets.token_hex(4),
+            "meili_index_prefix": "p" + secrets.token_hex(4),
+        }
+    )
+    bootstrap.prepare(target)
+    bootstrap.ensure_first_admin(target)
+    restored = backups.restore(target, store_for(target), folder)
+    assert restored.reindexed["items"] == 1
+    with session_scope(target.sqlalchemy_url) as session:
+        assert [i.title for i in session.query(Item)] == ["Gia phả họ Lê ở Thọ Xuân"]
+        assert session.query(User).count() == 0  # the source had none: the first admin is gone
+    for url in (source.sqlalchemy_url, target.sqlalchemy_url):
+        engine_for(url).dispose()
