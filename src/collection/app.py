@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collection import __version__, health
@@ -21,8 +23,14 @@ from collection.api.widget import router as widget_router
 from collection.audit.routes import router as audit_router
 from collection.catalogue.routes import router as items_router
 from collection.config import Settings, get_settings
-from collection.db import session_factory
-from collection.errors import CollectionError, InvalidInput, NotAuthenticated, NotFound
+from collection.db import session_factory, translate_error
+from collection.errors import (
+    CollectionError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    disk_full,
+)
 from collection.harvest.routes import router as harvest_router
 from collection.iiif.routes import router as iiif_router
 from collection.ingest.routes import router as ingest_router
@@ -47,6 +55,8 @@ from collection.web.staff_items import router as staff_items_router
 from collection.web.staff_places import router as staff_places_router
 from collection.web.staff_reports import router as staff_reports_router
 from collection.web.templating import FRONTEND_DIR, templates
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 **Kho số Thanh Hóa** — kho tài liệu số địa phương của Thư viện tỉnh Thanh Hóa.
@@ -152,6 +162,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CollectionError)
     async def collection_error(request: Request, exc: CollectionError) -> Response:
         return _render(request, exc)
+
+    # The database's driver and the disk raise their own errors everywhere (any route, the
+    # session's commit): the ones a user can be told about become ours here; the rest are bugs.
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        error = translate_error(exc)
+        if error is None:
+            raise exc
+        log.warning("%s %s: %s", request.method, request.url.path, error.message_en)
+        return _render(request, error)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> Response:
+        error = disk_full(exc)
+        if error is None:
+            raise exc
+        log.warning("%s %s: %s", request.method, request.url.path, error.message_en)
+        return _render(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

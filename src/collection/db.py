@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from collection.errors import CollectionError, DatabaseUnavailable, DiskFull
 
 # Stable constraint names, so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -47,6 +49,31 @@ def make_engine(url: str) -> Engine:
         return engine
     # A down database must fail fast (health checks, start-up), not hang for minutes.
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+# SQLite reports these as OperationalError; so does it a missing table or bad SQL, which are bugs
+# (a 500 and a traceback in the log), so only these messages mean "the database is unavailable".
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+_SQLITE_FULL = ("database or disk is full", "disk is full")
+
+
+def translate_error(error: exc.SQLAlchemyError) -> CollectionError | None:
+    """Ours for a database error a user can be told about (down, restarting, disk full); None
+    for the others, which are bugs."""
+    text = str(error.orig if isinstance(error, exc.DBAPIError) else error).lower()
+    if any(sign in text for sign in _SQLITE_FULL):
+        return DiskFull(message_en=f"the database's disk is full: {text[:300]}")
+    down = isinstance(error, exc.DisconnectionError | exc.TimeoutError | exc.InterfaceError) or (
+        isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    )
+    if isinstance(error, exc.OperationalError):
+        # PostgreSQL's OperationalError is always the server or the link (refused, terminated,
+        # restarting, cancelled); SQLite's only for the messages above.
+        sqlite = type(error.orig).__module__.startswith("sqlite3")
+        down = down or not sqlite or any(sign in text for sign in _SQLITE_UNAVAILABLE)
+    if down:
+        return DatabaseUnavailable(message_en=f"database unavailable: {text[:300]}")
+    return None
 
 
 @lru_cache(maxsize=8)

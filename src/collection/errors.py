@@ -3,6 +3,7 @@ API, a Vietnamese page for the site), so no vendor exception ever reaches a user
 
 from __future__ import annotations
 
+import errno
 from http import HTTPStatus
 from typing import ClassVar
 
@@ -109,6 +110,35 @@ class ObjectNotFound(NotFound):
 
 class SearchUnavailable(ServiceUnavailable):
     code = "search_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (restarting, down, locked for too long)."""
+
+    code = "database_unavailable"
+    default_message = (
+        "Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được lưu. "
+        "Vui lòng thử lại sau ít phút."
+    )
+    default_message_en = "The database is unavailable; nothing was saved."
+
+
+class DiskFull(ServiceUnavailable):
+    """The server's disk (database, upload spool) has no space left."""
+
+    status = HTTPStatus.INSUFFICIENT_STORAGE
+    code = "disk_full"
+    default_message = (
+        "Máy chủ đã hết chỗ trên đĩa; thao tác chưa được lưu. Vui lòng báo quản trị viên."
+    )
+    default_message_en = "The server's disk is full; nothing was saved."
+
+
+def disk_full(exc: BaseException) -> DiskFull | None:
+    """A DiskFull for an OSError that says the disk (or the user's quota) is full, else None."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(message_en=f"no space left on the server's disk: {exc}")
+    return None
 
 
 class ConfigurationError(CollectionError):

@@ -1,0 +1,434 @@
+"""Faults a library's server meets, each with real processes and services (issue 17, item 4): what
+a user notices (a clear Vietnamese answer, never a traceback or a 500) and that nothing is lost.
+
+Workers killed mid-OCR and S3 or Meilisearch down mid-job are in test_worker.py and
+test_ingest_faults.py; Meilisearch down for a citizen in test_public_site.py."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from collection.app import create_app
+from collection.config import Settings
+from collection.db import session_scope
+from collection.errors import ServiceUnavailable
+from collection.models import IngestJob, Item, JobState, Role, StoredFile
+from collection.queue import huey, search_huey
+from collection.search.sync import sync_item
+from collection.stack import (
+    WEED_PORT_NAMES,
+    Child,
+    free_port,
+    free_port_block,
+    start_meilisearch,
+    start_seaweedfs,
+    weed_ports,
+)
+from collection.stack import weed_binary as find_weed
+from collection.storage import store_for
+from tests import material
+from tests.conftest import meili_binary
+from tests.helpers import Api, make_token, make_user, new_item, run_search_tasks, upload
+from tests.test_staff_pages import CATALOGUER, ITEM_FORM, browser_login
+
+BROWSER = {"Accept": "text/html"}
+VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]")
+
+
+def assert_clear_503(response: httpx.Response, *, html: bool = False) -> None:
+    """What a user should see when a backing service is down: 503, Vietnamese, no traceback."""
+    assert response.status_code == 503, response.text
+    assert "Traceback" not in response.text
+    if html:
+        assert "text/html" in response.headers["content-type"]
+        assert "tạm thời gián đoạn" in response.text or "tạm dừng" in response.text, response.text
+    else:
+        body = response.json()
+        assert body["error"].endswith("unavailable") and VIETNAMESE.search(body["message"]), body
+
+
+def count(settings: Settings, model: Any, *where: Any) -> int:
+    with session_scope(settings.sqlalchemy_url) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def bearer_api(client: TestClient, token_headers: dict[str, str]) -> Api:
+    def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**token_headers, **kwargs.pop("headers", {})}
+        response: httpx.Response = client.request(method, path, headers=headers, **kwargs)
+        return response
+
+    return call
+
+
+# --- 2. Meilisearch stopped while staff edit -----------------------------------------------------
+
+
+@dataclass
+class OwnMeili:
+    """A Meilisearch of this test's own, which it may stop and start again (same data, port)."""
+
+    port: int
+    key: str
+    data_dir: Path
+    log: Path
+    child: Child | None = None
+
+    def start(self) -> None:
+        self.child = start_meilisearch(
+            binary=meili_binary(),
+            data_dir=self.data_dir,
+            port=self.port,
+            master_key=self.key,
+            log_path=self.log,
+        )
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
+
+
+@pytest.fixture
+def own_meili(tmp_path: Path) -> Iterator[OwnMeili]:
+    meili = OwnMeili(
+        free_port(), secrets.token_urlsafe(24), tmp_path / "meili", tmp_path / "meili.log"
+    )
+    meili.start()
+    yield meili
+    meili.stop()
+
+
+def test_meilisearch_stopped_while_staff_edit_then_every_edit_reaches_the_index_newest_last(
+    settings: Settings, own_meili: OwnMeili
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "meili_url": f"http://127.0.0.1:{own_meili.port}",
+            "meili_master_key": own_meili.key,
+        }
+    )
+    search_huey.flush()
+    huey.flush()
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, CATALOGUER)}"}
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        api = bearer_api(client, headers)
+
+        item_id = new_item(api, title="Đình làng Đông Sơn")
+        run_search_tasks(settings)
+        found = client.get("/api/v1/search", params={"q": "dinh lang dong son"}).json()
+        assert [hit["id"] for hit in found["hits"]] == [item_id]
+
+        own_meili.stop()
+        # Citizens: the search page and the search API say so, in Vietnamese; item pages still work.
+        assert_clear_503(client.get("/tim-kiem", params={"q": "đình"}, headers=BROWSER), html=True)
+        assert (
+            "Máy tìm kiếm đang tạm dừng"
+            in client.get("/tim-kiem", params={"q": "đình"}, headers=BROWSER).text
+        )
+        assert_clear_503(client.get("/api/v1/search", params={"q": "đình"}))
+        assert_clear_503(api("GET", "/api/v1/staff/search", params={"q": "đình"}))
+        assert client.get(f"/tai-lieu/{item_id}", headers=BROWSER).status_code == 200
+
+        # Staff edit twice, through the API and through the staff page: both save (the DB is
+        # the truth), and each queues a sync that fails while Meilisearch is down.
+        record = api("GET", f"/api/v1/items/{item_id}").json()
+        first = api(
+            "PUT", f"/api/v1/items/{item_id}", json={**record, "title": "Chùa làng Hà Trung"}
+        )
+        assert first.status_code == 200, first.text
+        failed = []
+        while (task := search_huey.dequeue()) is not None:
+            with pytest.raises(ServiceUnavailable):
+                sync_item(*task.args, settings=settings)  # what the worker's lane meets
+            failed.append(task)
+        assert len(failed) == 1
+        token = browser_login(client, CATALOGUER)
+        form = client.get(f"/staff/tai-lieu/{item_id}").text
+        version = re.search(r'name="version" value="(\d+)"', form)
+        assert version is not None
+        second = client.post(
+            f"/staff/tai-lieu/{item_id}",
+            data={
+                **ITEM_FORM,
+                "title": "Đền thờ Lê Hoàn ở Xuân Lập",
+                "status": "published",
+                "version": version[1],
+                "csrf_token": token,
+            },
+            follow_redirects=False,
+        )
+        assert second.status_code == 303, second.text
+        assert api("GET", f"/api/v1/items/{item_id}").json()["title"] == (
+            "Đền thờ Lê Hoàn ở Xuân Lập"
+        )
+
+        own_meili.start()
+        # The newer edit's sync runs first, then the older one's retry (Huey retries later, so
+        # this order happens): each reads the database when it runs, so the newest title stays.
+        synced = run_search_tasks(settings)
+        for task in failed:
+            sync_item(*task.args, settings=settings)
+        from collection.search import meili
+
+        meili.ready_engine(settings).wait_for_idle()
+        assert synced == [item_id]
+        newest = client.get("/api/v1/search", params={"q": "den tho le hoan"}).json()
+        assert [hit["id"] for hit in newest["hits"]] == [item_id]
+        for old in ("đình làng Đông Sơn", "chùa làng Hà Trung"):
+            hits = client.get("/api/v1/search", params={"q": old}).json()["hits"]
+            assert hits == [], (old, hits)
+
+
+# --- 3. S3 stopped during an upload ----------------------------------------------------------------
+
+
+@dataclass
+class OwnS3:
+    """A SeaweedFS of this test's own (same data and ports when started again)."""
+
+    port: int
+    internal: dict[str, int]
+    access_key: str
+    secret_key: str
+    data_dir: Path
+    log: Path
+    child: Child | None = None
+
+    def start(self) -> None:
+        self.child = start_seaweedfs(
+            binary=find_weed(None),
+            data_dir=self.data_dir,
+            s3_port=self.port,
+            internal_ports=self.internal,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            log_path=self.log,
+        )
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
+
+
+@pytest.fixture
+def own_s3(tmp_path: Path) -> Iterator[OwnS3]:
+    s3 = OwnS3(
+        free_port(),
+        weed_ports(free_port_block(len(WEED_PORT_NAMES))),
+        "KHOFAULT" + secrets.token_hex(4).upper(),
+        secrets.token_urlsafe(24),
+        tmp_path / "weed",
+        tmp_path / "weed.log",
+    )
+    s3.start()
+    yield s3
+    s3.stop()
+
+
+def put_chunk(api: Any, upload_id: int, index: int, data: bytes) -> httpx.Response:
+    response: httpx.Response = api(
+        "PUT",
+        f"/api/v1/uploads/{upload_id}/chunks/{index}",
+        content=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    return response
+
+
+def test_s3_stopped_during_an_upload_says_so_leaves_no_half_item_and_the_upload_works_after(
+    settings: Settings, own_s3: OwnS3
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "s3_endpoint": f"http://127.0.0.1:{own_s3.port}",
+            "s3_access_key": own_s3.access_key,
+            "s3_secret_key": own_s3.secret_key,
+            "upload_chunk_mb": 1,
+        }
+    )
+    store_for(settings).ensure_bucket()
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, CATALOGUER)}"}
+    data = material.born_digital_pdf() + b"\n%" + secrets.token_bytes(1_500_000)  # 2 chunks
+    pdf = material.born_digital_pdf(["Một trang về sông Mã."])
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        api = bearer_api(client, headers)
+
+        item_id = new_item(api, title="Sông Mã qua các thời kỳ")
+        started = api(
+            "POST",
+            f"/api/v1/items/{item_id}/uploads",
+            json={"filename": "a.pdf", "size": len(data)},
+        ).json()
+        upload_id = started["id"]
+        assert put_chunk(api, upload_id, 0, data[: 1 << 20]).status_code == 200
+
+        own_s3.stop()
+        # The next chunk, a whole file in one piece and the staff page's form: each says storage
+        # is down, in Vietnamese.
+        assert_clear_503(put_chunk(api, upload_id, 1, data[1 << 20 :]))
+        assert_clear_503(upload(api, item_id, "b.pdf", pdf))
+        token = browser_login(client, CATALOGUER)
+        page = client.post(
+            f"/staff/tai-lieu/{item_id}/tep",
+            data={"csrf_token": token},
+            files={"file": ("b.pdf", pdf)},
+            headers=BROWSER,
+        )
+        assert_clear_503(page, html=True)
+        assert (
+            client.get(f"/api/v1/uploads/{upload_id}", headers=headers).json()["chunks_done"] == 1
+        )
+        # No half item: no file row, no job, the upload waits where it was.
+        assert count(settings, StoredFile, StoredFile.item_id == item_id) == 0
+        assert count(settings, IngestJob) == 0
+
+        own_s3.start()
+        assert put_chunk(api, upload_id, 1, data[1 << 20 :]).status_code == 200
+        done = api("POST", f"/api/v1/uploads/{upload_id}/complete", json={})
+        assert done.status_code == 202, done.text
+        assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+        again = upload(api, item_id, "b.pdf", pdf)
+        assert again.status_code == 202, again.text
+        assert count(settings, StoredFile, StoredFile.item_id == item_id) == 2
+        assert count(settings, IngestJob, IngestJob.state == JobState.QUEUED) == 2
+        store = store_for(settings)
+        assert store.get_bytes(
+            f"originals/{done.json()['sha256'][:2]}/{done.json()['sha256']}"
+        ) == (data)
+
+
+# --- 4. The database restarted under load (PostgreSQL) --------------------------------------------
+
+
+def _pg_ctl(url: str, *args: str) -> None:
+    """pg_ctl on the server at ``url`` (started by tests/services.py: its data directory, port and
+    socket directory are found the way start_postgres laid them out)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        data_dir = str(connection.execute(text("SHOW data_directory")).scalar_one())
+    engine.dispose()
+    _PG_DIRS[url] = Path(data_dir)
+
+
+_PG_DIRS: dict[str, Path] = {}
+
+
+def pg_stop(url: str) -> None:
+    if url not in _PG_DIRS:
+        _pg_ctl(url)
+    _run_pg_ctl(url, "-m", "fast", "-w", "stop")
+
+
+def pg_start(url: str) -> None:
+    pgdata = _PG_DIRS[url]
+    port = httpx.URL(url.replace("postgresql+psycopg", "http")).port
+    options = f"-p {port} -k {pgdata.parent / 'socket'} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _run_pg_ctl(url, "-l", str(pgdata.parent / "server.log"), "-w", "start", "-o", options)
+
+
+def _run_pg_ctl(url: str, *args: str) -> None:
+    from tests.services import _as_postgres_user, _pg_bin
+
+    subprocess.run(
+        _as_postgres_user([_pg_bin("pg_ctl"), "-D", str(_PG_DIRS[url]), *args]),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[str]:
+    """A PostgreSQL of this test's own (the session's is shared: restarting it would disturb
+    other tests), migrated."""
+    from collection import migrate
+    from tests.services import start_postgres
+
+    with start_postgres() as url:
+        migrate.upgrade(url)
+        yield url
+
+
+def test_database_restarted_under_load_requests_fail_clearly_and_the_app_recovers(
+    settings: Settings, own_postgres: str
+) -> None:
+    settings = settings.model_copy(update={"database_url": own_postgres})
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, CATALOGUER)}"}
+    answers: list[tuple[str, int, str]] = []  # (title, status, body)
+    stop = threading.Event()
+    with TestClient(
+        create_app(settings), base_url="http://testserver", raise_server_exceptions=False
+    ) as client:
+        api = bearer_api(client, headers)
+        before = new_item(api, title="Trống đồng Đông Sơn")
+
+        def load() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                title = f"Tài liệu thử tải số {n}"
+                response = api("POST", "/api/v1/items", json={"title": title, "date": "2000"})
+                answers.append((title, response.status_code, response.text))
+                shown = api("GET", f"/api/v1/items/{before}")
+                answers.append(("", shown.status_code, shown.text))
+                page = client.get(f"/tai-lieu/{before}", headers=BROWSER)
+                answers.append(("", page.status_code, page.text))
+
+        def wait_until(predicate: Any, what: str) -> None:
+            deadline = time.monotonic() + 120
+            while not predicate():
+                assert time.monotonic() < deadline, what
+                assert worker.is_alive(), "the load stopped"
+                time.sleep(0.05)
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        try:
+            wait_until(lambda: sum(s == 201 for _, s, _ in answers) >= 3, "no item made")
+            pg_stop(own_postgres)
+            down_from = len(answers)
+            wait_until(
+                lambda: sum(s == 503 for _, s, _ in answers[down_from:]) >= 6, "no 503 while down"
+            )
+            pg_start(own_postgres)
+            up_from = len(answers)
+            wait_until(lambda: sum(s == 201 for _, s, _ in answers[up_from:]) >= 3, "not recovered")
+        finally:
+            stop.set()
+            worker.join(60)
+
+    # Users were told clearly: every answer is a success or a 503 in Vietnamese, never a 500.
+    assert {status for _, status, _ in answers} <= {200, 201, 503}, [
+        (status, body[:300]) for _, status, body in answers if status not in (200, 201, 503)
+    ]
+    for _, status, body in answers:
+        if status == 503:
+            assert "Traceback" not in body and VIETNAMESE.search(body), body[:500]
+    # Nothing written twice or lost: every item acknowledged is there once, none refused is.
+    made = [title for title, status, _ in answers if title and status == 201]
+    refused = [title for title, status, _ in answers if title and status == 503]
+    with session_scope(settings.sqlalchemy_url) as session:
+        titles = list(session.scalars(select(Item.title).where(Item.id != before)))
+    assert sorted(titles) == sorted(made)
+    assert not set(refused) & set(titles)
