@@ -7,9 +7,13 @@ test_ingest_faults.py; Meilisearch down for a citizen in test_public_site.py."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
+import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +48,7 @@ from tests import material
 from tests.conftest import meili_binary
 from tests.helpers import Api, make_token, make_user, new_item, run_search_tasks, upload
 from tests.test_staff_pages import CATALOGUER, ITEM_FORM, browser_login
+from tests.test_worker import Worker, start_worker  # noqa: F401  (a fixture: the worker)
 
 BROWSER = {"Accept": "text/html"}
 VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]")
@@ -432,3 +437,207 @@ def test_database_restarted_under_load_requests_fail_clearly_and_the_app_recover
         titles = list(session.scalars(select(Item.title).where(Item.id != before)))
     assert sorted(titles) == sorted(made)
     assert not set(refused) & set(titles)
+
+
+# --- 1. The web process killed with -9 in the middle of a chunked upload ---------------------------
+
+
+@dataclass
+class WebServer:
+    """`collection serve` as a real process (its own process group, so -9 reaches all of it)."""
+
+    settings: Settings
+    log_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from tests.test_cli import env_for
+
+        log = (self.log_dir / f"web-{self.port}-{time.monotonic_ns()}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "collection.cli", "serve"],
+            env=env_for(
+                self.settings,
+                COLLECTION_HOST="127.0.0.1",
+                COLLECTION_PORT=str(self.port),
+                COLLECTION_WEB_WORKERS="1",
+                COLLECTION_UPLOAD_CHUNK_MB="1",
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            assert self.process.poll() is None, "collection serve stopped"
+            assert time.monotonic() < deadline, "collection serve did not answer"
+            try:
+                httpx.get(f"{self.url}/robots.txt", timeout=5)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+        self.process = None
+
+
+@pytest.fixture
+def web_server(settings: Settings, tmp_path: Path) -> Iterator[WebServer]:
+    server = WebServer(settings, tmp_path, free_port())
+    yield server
+    server.kill()
+
+
+def test_web_killed_mid_chunk_the_upload_resumes_from_the_servers_offset(
+    settings: Settings, web_server: WebServer
+) -> None:
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, CATALOGUER)}"}
+    data = material.born_digital_pdf() + b"\n%" + secrets.token_bytes(2_500_000)  # 3 chunks
+    mib = 1 << 20
+    web_server.start()
+    with httpx.Client(base_url=web_server.url, headers=headers, timeout=60) as http:
+        item_id = new_item(http.request, title="Địa bạ làng Hoằng Hóa")
+        started = http.post(
+            f"/api/v1/items/{item_id}/uploads", json={"filename": "địa bạ.pdf", "size": len(data)}
+        ).json()
+        upload_id = started["id"]
+        assert started["chunk_size"] == mib
+        assert put_chunk(http.request, upload_id, 0, data[:mib]).status_code == 200
+
+    # Chunk 1 half sent when the web process dies.
+    with socket.create_connection(("127.0.0.1", web_server.port)) as raw:
+        raw.sendall(
+            (
+                f"PUT /api/v1/uploads/{upload_id}/chunks/1 HTTP/1.1\r\n"
+                f"Host: 127.0.0.1\r\nAuthorization: {headers['Authorization']}\r\n"
+                f"Content-Type: application/octet-stream\r\nContent-Length: {mib}\r\n\r\n"
+            ).encode()
+            + data[mib : mib + mib // 2]
+        )
+        web_server.kill()
+    web_server.start()
+
+    with httpx.Client(base_url=web_server.url, headers=headers, timeout=60) as http:
+        state = http.get(f"/api/v1/uploads/{upload_id}").json()
+        assert (state["chunks_done"], state["received"], state["complete"]) == (1, mib, False)
+        for index in range(state["chunks_done"], 3):
+            piece = data[index * mib : (index + 1) * mib]
+            answer = put_chunk(http.request, upload_id, index, piece)
+            assert answer.status_code == 200, answer.text
+        done = http.post(f"/api/v1/uploads/{upload_id}/complete", json={})
+        assert done.status_code == 202, done.text
+        result = done.json()
+    assert result["sha256"] == hashlib.sha256(data).hexdigest() and result["size"] == len(data)
+    store = store_for(settings)
+    assert store.get_bytes(f"originals/{result['sha256'][:2]}/{result['sha256']}") == data
+    assert count(settings, StoredFile, StoredFile.item_id == item_id) == 1
+    assert count(settings, IngestJob) == 1
+    assert list(store.list_keys(f"uploads/{upload_id}/")) == []
+
+
+# --- 6. Every process restarted in the middle of a bulk import -------------------------------------
+
+BULK_ROWS = 16
+
+
+def _bulk_folder(folder: Path) -> Path:
+    """A folder of small PDFs and its sheet: BULK_ROWS rows with a file, one naming a file that
+    is not there (a per-row error), one without a title (another)."""
+    folder.mkdir()
+    lines = ["Tệp,Nhan đề,Năm,Tác giả"]
+    for n in range(1, BULK_ROWS + 1):
+        (folder / f"so-{n:02d}.pdf").write_bytes(
+            material.born_digital_pdf([f"Công báo tỉnh Thanh Hóa số {n}, năm 1960."])
+        )
+        lines.append(f"so-{n:02d}.pdf,Công báo Thanh Hóa số {n},1960,Ủy ban hành chính tỉnh")
+    lines.append("khong-co.pdf,Tệp bị thiếu,1961,")
+    lines.append("so-01.pdf,,1962,")
+    sheet = folder / "bang-ke.csv"
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sheet
+
+
+def test_every_process_killed_mid_bulk_import_then_it_resumes_and_creates_nothing_twice(
+    settings: Settings,
+    tmp_path: Path,
+    start_worker: Worker,  # noqa: F811  (the fixture imported above)
+) -> None:
+    from tests.test_cli import env_for
+
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    folder = tmp_path / "nhap"
+    sheet = _bulk_folder(folder)
+    argv = [sys.executable, "-m", "collection.cli", "import", str(folder), "--sheet", str(sheet)]
+    argv += ["--email", CATALOGUER]
+    worker = start_worker()
+    first = subprocess.Popen(
+        argv,
+        env=env_for(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while count(settings, Item) < 3:  # rows commit one by one: stop it after a few
+        assert first.poll() is None, "the import ended before it could be stopped"
+        assert time.monotonic() < deadline, "the import made no items"
+        time.sleep(0.01)
+    os.killpg(first.pid, signal.SIGSTOP)
+    made_before = count(settings, Item)
+    assert made_before < BULK_ROWS, "the import finished before it was stopped"
+    # Every process dies at once: the import and the worker (mid-job or not).
+    os.killpg(first.pid, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    first.wait(30)
+    worker.wait(30)
+
+    start_worker()
+    again = subprocess.run(
+        argv, env=env_for(settings), capture_output=True, text=True, timeout=600, check=False
+    )
+    assert again.returncode == 1, again.stderr  # two rows are errors, and it says so
+    lines = [line for line in again.stdout.splitlines() if line.startswith("dòng")]
+    assert len(lines) == BULK_ROWS + 2
+    assert sum("trùng, bỏ qua" in line for line in lines) == made_before
+    assert sum("đã tạo" in line for line in lines) == BULK_ROWS - made_before
+    assert "Không thấy tệp «khong-co.pdf»" in again.stdout
+    assert f"Tổng cộng: {BULK_ROWS - made_before} đã tạo, {made_before} trùng" in again.stderr
+
+    # Nothing twice, nothing lost: one item per good row (by import_key), one file and one job
+    # each, and every job ends done.
+    with session_scope(settings.sqlalchemy_url) as session:
+        titles = sorted(session.scalars(select(Item.title)))
+        keys = list(session.scalars(select(Item.import_key)))
+    assert titles == sorted(f"Công báo Thanh Hóa số {n}" for n in range(1, BULK_ROWS + 1))
+    assert len(set(keys)) == BULK_ROWS
+    assert count(settings, StoredFile, StoredFile.role == "original") == BULK_ROWS
+    assert count(settings, IngestJob) == BULK_ROWS
+    deadline = time.monotonic() + 600
+    while count(settings, IngestJob, IngestJob.state == JobState.DONE) < BULK_ROWS:
+        assert count(settings, IngestJob, IngestJob.state == JobState.FAILED) == 0
+        assert time.monotonic() < deadline, "the import's jobs did not all finish"
+        time.sleep(0.5)
+
+
+def test_a_queued_job_whose_task_was_lost_is_queued_again_at_once(
+    settings: Settings, api: Api
+) -> None:
+    """What the test above depends on when the kill falls between a job's commit and its task
+    (or takes the task with the worker): a restarted worker queues it again, not 5 min later."""
+    from collection.ingest.tasks import requeue_orphans
+
+    item_id = new_item(api)
+    job_id = upload(api, item_id, "a.pdf", material.born_digital_pdf()).json()["job_id"]
+    assert requeue_orphans(settings) == []  # its task is in the queue
+    huey.flush()  # the task is lost with the process that held it
+    assert requeue_orphans(settings) == [job_id]
+    assert requeue_orphans(settings) == []  # once
