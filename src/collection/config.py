@@ -52,6 +52,27 @@ class Settings(BaseSettings):
         le=100_000,
         description="Searches one access point's widget key may make a minute (per web worker).",
     )
+    searches_per_minute: int = Field(
+        240,
+        ge=1,
+        le=100_000,
+        description="Searches one address may make a minute, in bursts of as many (per web "
+        "worker); a citizen typing with instant results makes at most about 130.",
+    )
+    point_searches_per_minute: int = Field(
+        1200,
+        ge=1,
+        le=1_000_000,
+        description="The same for an address inside an access point's IP ranges (a room of "
+        "public PCs behind one NAT'ed address).",
+    )
+    logins_per_hour: int = Field(
+        60,
+        ge=1,
+        le=100_000,
+        description="Login attempts one address may make an hour, whichever e-mail they name "
+        "(per web worker), in bursts of as many.",
+    )
 
     # --- data --------------------------------------------------------------------------------
     var_dir: Path = Field(

@@ -27,6 +27,7 @@ from collection.api.deps import (
     DbSession,
     require,
 )
+from collection.api.limits import limit_login
 from collection.config import Settings
 from collection.errors import NotAuthenticated
 from collection.ids import Id
@@ -92,6 +93,7 @@ def login(
     session: DbSession,
     settings: AppSettings,
 ) -> User:
+    limit_login(request, settings)
     user, token = login_user(
         session=session,
         settings=settings,

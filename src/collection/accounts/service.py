@@ -203,7 +203,7 @@ class Throttle:
 def login_throttle(
     *, session: Session, email: str, max_failures: int, now: datetime | None = None
 ) -> Throttle:
-    """How many failures in a row this address has, and how long it must wait before a new try."""
+    """How many failures in a row this account has, and how long it must wait before a new try."""
     now = now or utcnow()
     attempt = session.get(LoginAttempt, email)
     if attempt is None or attempt.failures < max_failures:
@@ -216,7 +216,7 @@ def login_throttle(
 def authenticate(*, session: Session, email: str, password: str, max_failures: int) -> User:
     """The active user with this e-mail and password.
 
-    Wrong passwords are counted per address; past ``max_failures`` in a row each new try must wait
+    Wrong passwords are counted per account; past ``max_failures`` in a row each new try must wait
     (TooManyRequests with Retry-After) and is refused without even checking the password.
     """
     try:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from collection.api.audience import audience_for, points, usage
 from collection.api.deps import AppSettings
+from collection.api.limits import limit_search
 from collection.config import Settings
 from collection.errors import CollectionError, InvalidInput
 from collection.models import UsageKind
@@ -117,6 +118,7 @@ def _search(
     q = widget.clean_query(q)
     if q:
         _limiter(request, settings).check(point.id)
+        limit_search(request, settings)
     audience = audience_for(request, settings, None, point=point)
     result = widget.widget_search(
         engine=meili.ready_engine(settings),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from collection.api.audience import Audience, CurrentAudience
 from collection.api.deps import AppSettings, DbSession
+from collection.api.limits import limit_search
 from collection.catalogue import reading as books
 from collection.catalogue.service import cache_control, may_read
 from collection.config import Settings
@@ -262,6 +263,7 @@ def content_search_2(
 ) -> JSONResponse:
     _readable(session, audience, item_id)
     urls = presentation.Urls(public_base(request, settings), item_id)
+    limit_search(request, settings)
     result = _search(settings, audience, item_id, q, page)
     return _json(content_search.search2(urls, q, result), "private, no-store")
 
@@ -282,5 +284,6 @@ def content_search_1(
 ) -> JSONResponse:
     _readable(session, audience, item_id)
     urls = presentation.Urls(public_base(request, settings), item_id)
+    limit_search(request, settings)
     result = _search(settings, audience, item_id, q, page)
     return _json(content_search.search1(urls, q, result), "private, no-store")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from collection.accounts.roles import Permission
 from collection.api.audience import AnonymousAudience, audience_for, usage
 from collection.api.deps import AppSettings, DbSession, require
+from collection.api.limits import limit_search
 from collection.config import Settings
 from collection.db import unit_of_work
 from collection.ids import Id
@@ -191,6 +192,7 @@ async def search(
 
 
 def _public_search(request: Request, settings: Settings, params: SearchParams) -> Response:
+    limit_search(request, settings)
     audience = audience_for(request, settings, None)
     with unit_of_work(request.app.state.sessions) as session:
         result = params.run(settings, audience.scope, session)
@@ -222,12 +224,14 @@ def staff_search(
 )
 def search_item(
     item_id: Id,
+    request: Request,
     settings: AppSettings,
     audience: AnonymousAudience,
     q: Q = "",
     page: Page = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
+    limit_search(request, settings)
     result = searching.search_item(
         meili.ready_engine(settings),
         item_id=item_id,
@@ -240,5 +244,6 @@ def search_item(
 
 
 @router.get("/suggest", response_model=list[SuggestionOut], summary="Titles completing a query")
-def suggest(settings: AppSettings, q: Q = "") -> Response:
+def suggest(request: Request, settings: AppSettings, q: Q = "") -> Response:
+    limit_search(request, settings)
     return _json(_SUGGESTIONS, searching.suggest(meili.ready_engine(settings), q=q))

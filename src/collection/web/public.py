@@ -19,6 +19,7 @@ from fastapi.responses import (
 
 from collection.api.audience import Audience, CurrentAudience, audience_for, points, usage
 from collection.api.deps import AppSettings, DbSession
+from collection.api.limits import limit_search
 from collection.catalogue import reading as books
 from collection.catalogue.service import cache_control
 from collection.errors import InvalidInput, NotFound, ObjectNotFound, SearchUnavailable
@@ -171,6 +172,7 @@ def search_page(
         "result": None,
         "unavailable": False,
     }
+    limit_search(request, settings)
     try:
         result = searching.search(
             meili.ready_engine(settings),
@@ -329,6 +331,7 @@ def item_page(
     inside = None
     inside_error = False
     if q.strip() and seen.readable:
+        limit_search(request, settings)
         try:
             inside = searching.search_item(
                 meili.ready_engine(settings),

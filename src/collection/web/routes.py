@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from collection.accounts import service as accounts
 from collection.accounts.routes import login_user, set_login_cookies
 from collection.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, DbSession
+from collection.api.limits import limit_login
 from collection.errors import CollectionError
 from collection.web import csrf
 from collection.web.templating import templates
@@ -48,6 +49,7 @@ def login_submit(
 ) -> Response:
     csrf.check_form(request, csrf_token)
     try:
+        limit_login(request, settings)
         _, token = login_user(
             session=session,
             settings=settings,
