@@ -408,6 +408,7 @@ def test_no_hostile_text_runs_or_is_injected_on_any_page(
     assert checker.problems == [], "\n".join(checker.problems)
     assert unexpected == []
     assert len(checker.visited) >= 40
+    print(f"\n{len(checker.visited)} pages visited, besides the widget and its frame")
 
 
 def test_manifests_oai_and_sitemap_are_well_formed_with_the_text_as_text(
