@@ -17,6 +17,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ from collection.storage import ObjectStore
 CHUNK = 1024 * 1024  # read and hashed at a time
 TICK_MINUTES = 10  # how often the worker's fixity task runs (see preservation/tasks.py)
 SAVE_EVERY_S = 1.0
+STREAMS = 2  # objects read and hashed at once (see run)
 # Each tick checks twice its even share of the originals, so a backlog (a repository that had
 # no checks before, a worker that was down) is caught up within half a period.
 CATCH_UP = 2
@@ -209,25 +211,33 @@ def run(
     summary = RunSummary()
     started = last_saved = time.perf_counter()
     pending: list[Found] = []
-    for original in _within(todo, limit, max_bytes):
-        found = check_object(store, original)
-        pending.append(found)
-        summary.checked += 1
-        summary.bytes_read += found.found_size or 0
-        summary.outcomes[found.outcome.value] += 1
-        if found.outcome != FixityOutcome.OK:
-            summary.failures.append(found)
-        if progress is not None:
-            progress(found)
-        # Results are saved at least every SAVE_EVERY_S (a failure at once): an interrupted run
-        # loses at most that many seconds of checks, and a write per object is not paid.
-        now = time.perf_counter()
-        if found.outcome != FixityOutcome.OK or now - last_saved >= SAVE_EVERY_S:
-            _save(settings, pending)
-            pending, last_saved = [], now
+    # Two objects in flight: while one is being hashed, the next is read (hashlib and socket
+    # reads both release the GIL). One at a time read at 0.6-0.8× a plain GET here; SHA-256
+    # costs as much CPU as the read. Two streams, not more: a tick must not flood S3.
+    with ThreadPoolExecutor(STREAMS, thread_name_prefix="fixity") as pool:
+        checked = pool.map(lambda o: check_object(store, o), _within(todo, limit, max_bytes))
+        for found in checked:
+            _tally(summary, found, progress)
+            pending.append(found)
+            # Results are saved at least every SAVE_EVERY_S (a failure at once): an interrupted
+            # run loses at most that many seconds of checks, and a write per object is not paid.
+            now = time.perf_counter()
+            if found.outcome != FixityOutcome.OK or now - last_saved >= SAVE_EVERY_S:
+                _save(settings, pending)
+                pending, last_saved = [], now
     _save(settings, pending)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _tally(summary: RunSummary, found: Found, progress: Callable[[Found], None] | None) -> None:
+    summary.checked += 1
+    summary.bytes_read += found.found_size or 0
+    summary.outcomes[found.outcome.value] += 1
+    if found.outcome != FixityOutcome.OK:
+        summary.failures.append(found)
+    if progress is not None:
+        progress(found)
 
 
 def _save(settings: Settings, results: list[Found]) -> None:
