@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from collection.app import create_app
 from collection.config import Settings
@@ -46,7 +47,7 @@ from collection.stack import weed_binary as find_weed
 from collection.storage import store_for
 from tests import material
 from tests.conftest import meili_binary
-from tests.helpers import Api, make_token, make_user, new_item, run_search_tasks, upload
+from tests.helpers import PASSWORD, Api, make_token, make_user, new_item, run_search_tasks, upload
 from tests.test_staff_pages import CATALOGUER, ITEM_FORM, browser_login
 from tests.test_worker import Worker, start_worker  # noqa: F401  (a fixture: the worker)
 
@@ -641,3 +642,104 @@ def test_a_queued_job_whose_task_was_lost_is_queued_again_at_once(
     huey.flush()  # the task is lost with the process that held it
     assert requeue_orphans(settings) == [job_id]
     assert requeue_orphans(settings) == []  # once
+
+
+# --- 5. var/ disk full -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 24 MB tmpfs for var/ and the SQLite database (root in a sandbox can mount one)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill ({done.stderr.strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the disk to the last block; the filler, to free the space again."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for block in (65536, 4096, 1):
+            try:
+                while True:
+                    out.write(b"\0" * block)
+            except OSError:
+                pass
+    return filler
+
+
+def test_var_disk_full_says_so_and_nothing_is_corrupt_once_space_is_freed(
+    settings: Settings, small_disk: Path
+) -> None:
+    shutil.copyfile(settings.var_dir.parent / "collection.db", small_disk / "collection.db")
+    settings = settings.model_copy(
+        update={
+            "var_dir": small_disk / "var",
+            "database_url": f"sqlite:///{small_disk / 'collection.db'}",
+        }
+    )
+    make_user(settings, CATALOGUER, Role.CATALOGUER)
+    headers = {"Authorization": f"Bearer {make_token(settings, CATALOGUER)}"}
+    pdf = material.born_digital_pdf(["Gia phả họ Lê ở Thọ Xuân."])
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        api = bearer_api(client, headers)
+        made = [new_item(api, title="Gia phả họ Lê")]
+        filler = _fill(small_disk)
+
+        # The upload spool (var/tmp) cannot be written: a clear answer, no file, no job.
+        spooled = upload(api, made[0], "gia-pha.pdf", pdf)
+        assert spooled.status_code == 507, spooled.text
+        assert spooled.json()["error"] == "disk_full" and "hết chỗ" in spooled.json()["message"]
+        assert count(settings, StoredFile) == 0 and count(settings, IngestJob) == 0
+        # The database cannot grow: items are saved while the WAL has room, then refused clearly.
+        refused = None
+        for n in range(500):
+            answer = api(
+                "POST",
+                "/api/v1/items",
+                json={"title": f"Gia phả chi {n}", "description": "Đời thứ nhất. " * 300},
+            )
+            if answer.status_code != 201:
+                refused = answer
+                break
+            made.append(int(answer.json()["id"]))
+        assert refused is not None, "the full disk never refused a write"
+        assert refused.status_code == 507, refused.text
+        assert refused.json()["error"] == "disk_full" and "hết chỗ" in refused.json()["message"]
+        # A librarian logging in (a session row to write) gets the page in Vietnamese.
+        client.get("/login")
+        login = client.post(
+            "/login",
+            data={
+                "email": CATALOGUER,
+                "password": PASSWORD,
+                "csrf_token": client.cookies["kho_csrf"],
+            },
+            headers=BROWSER,
+            follow_redirects=False,
+        )
+        assert login.status_code == 507, login.text
+        assert "text/html" in login.headers["content-type"] and "hết chỗ trên đĩa" in login.text
+        assert "Traceback" not in login.text
+
+        filler.unlink()
+        # Nothing corrupt, nothing lost, and the same process serves again.
+        with session_scope(settings.sqlalchemy_url) as session:
+            assert session.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+            ids = sorted(session.scalars(select(Item.id)))
+        assert ids == sorted(made)
+        again = upload(api, made[0], "gia-pha.pdf", pdf)
+        assert again.status_code == 202, again.text
+        assert new_item(api, title="Gia phả họ Nguyễn") > max(made)
+        assert client.get(f"/tai-lieu/{made[0]}", headers=BROWSER).status_code == 200
