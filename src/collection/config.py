@@ -127,6 +127,19 @@ class Settings(BaseSettings):
     search_config_dir: Path = Field(
         PROJECT_ROOT / "search", description="Folder with the index settings and synonyms."
     )
+    search_cache_entries: int = Field(
+        1000,
+        ge=0,
+        le=100_000,
+        description="Search answers each web process keeps (0: no cache); dropped when the "
+        "index changes (bench/load.py measures it).",
+    )
+    search_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="Longest a cached search answer is served, index changed or not.",
+    )
 
     # --- ingest ------------------------------------------------------------------------------
     max_upload_mb: int = Field(2048, ge=1, description="Largest file staff may upload, in MB.")

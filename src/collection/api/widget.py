@@ -24,6 +24,7 @@ from collection.models import UsageKind
 from collection.points import widget
 from collection.points.service import Point
 from collection.search import meili
+from collection.search.cache import answers_for
 from collection.search.query import MAX_QUERY_CHARS
 from collection.search.routes import ShorterOut
 from collection.web.templating import FRONTEND_DIR, templates
@@ -127,6 +128,7 @@ def _search(
         page=page,
         scope=audience.scope,
         base_url=settings.base_url,
+        answers=answers_for(settings),
     )
     if q and page == 1:  # turning pages is the same search
         usage(request).record(UsageKind.WIDGET_SEARCH, audience.visitor, query=q, hits=result.total)

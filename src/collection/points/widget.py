@@ -19,6 +19,7 @@ from collection.errors import CollectionError, TooManyRequests
 from collection.points.origins import normal_origin
 from collection.points.service import Point
 from collection.search import searching
+from collection.search.cache import AnswerCache
 from collection.search.meili import SearchEngine
 from collection.search.query import MAX_QUERY_CHARS, Scope
 from collection.search.spelling import Correction
@@ -175,7 +176,14 @@ def clean_query(q: str) -> str:
 
 
 def widget_search(
-    *, engine: SearchEngine, point: Point, q: str, page: int, scope: Scope, base_url: str
+    *,
+    engine: SearchEngine,
+    point: Point,
+    q: str,
+    page: int,
+    scope: Scope,
+    base_url: str,
+    answers: AnswerCache | None = None,
 ) -> WidgetResult:
     """One page of results for a widget; an empty query answers nothing (the widget does not
     browse the collection, and checking a key must not cost a search)."""
@@ -184,7 +192,9 @@ def widget_search(
     more_url = site_search_url(base_url=base_url, q=q, widget_key=point.widget_key)
     if not q:
         return WidgetResult(q, 0, True, page, PER_PAGE, [], more_url)
-    found = searching.search(engine, q=q, page=page, per_page=PER_PAGE, scope=scope)
+    found = searching.search(
+        engine, q=q, page=page, per_page=PER_PAGE, scope=scope, answers=answers
+    )
     hits = [
         WidgetHit(
             id=hit.id,

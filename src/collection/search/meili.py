@@ -140,6 +140,37 @@ class SearchEngine:
         # Called with (path, headers, body) of each search as it goes out (bench/search.py
         # replays exactly those against Meilisearch).
         self.on_search: Callable[[str, dict[str, str], bytes], None] | None = None
+        # The newest task this process gave Meilisearch (search/cache.py waits for it to be
+        # done before trusting answers cached earlier), and the query that finds the newest
+        # task done on our indexes (the key may only see those).
+        self.last_write_task = -1
+        self._tasks_path = f"{self._search_path}/tasks?statuses=succeeded,failed,canceled&limit=1"
+        self._tasks_headers = {
+            "Authorization": f"Bearer {keys.indexer}",
+            "Accept-Encoding": "identity",
+        }
+
+    def _wrote(self, task_uid: int) -> int:
+        self.last_write_task = max(self.last_write_task, task_uid)
+        return task_uid
+
+    def last_task_done(self) -> int | None:
+        """The uid of the newest task on our indexes that Meilisearch has finished: it moves
+        whenever what a search finds may have changed. None if our key may not list tasks."""
+        try:
+            response = self._http.urlopen(
+                "GET", self._tasks_path, headers=self._tasks_headers, redirect=False
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise SearchUnavailable(
+                "Không kết nối được máy tìm kiếm.", message_en=f"Meilisearch unreachable: {exc}"
+            ) from exc
+        if response.status in (401, 403):
+            return None  # an operator's narrow key: answers are cached by time only
+        if response.status != 200:
+            raise SearchUnavailable(message_en=f"Meilisearch answered {response.status} (tasks)")
+        results = orjson.loads(response.data).get("results") or [{"uid": -1}]
+        return int(results[0]["uid"])
 
     # --- indexes -----------------------------------------------------------------------------
     def settings_for(self, kind: str) -> dict[str, Any]:
@@ -173,19 +204,21 @@ class SearchEngine:
             except MeilisearchApiError as exc:
                 if exc.code != "index_not_found":
                     raise
-                tasks.append(self._writer.create_index(uid, {"primaryKey": "id"}).task_uid)
+                tasks.append(
+                    self._wrote(self._writer.create_index(uid, {"primaryKey": "id"}).task_uid)
+                )
                 created = True
             settings = self.settings_for(kind)
             index = self._writer.index(uid)
-            tasks.append(index.update_settings(settings).task_uid)
+            tasks.append(self._wrote(index.update_settings(settings).task_uid))
             if created or not index.get_stats().number_of_documents:
                 # Meilisearch 1.21 refuses attributesToSearchOn on an index that never held a
                 # document (meilisearch#5921): every search failed until the first page was
                 # indexed. A document with every searchable field, added and deleted (in one
                 # batch, so no search sees it), is enough.
                 seed = {"id": _SEED_ID} | {f: "x" for f in settings["searchableAttributes"]}
-                tasks.append(index.add_documents([seed], "id").task_uid)
-                tasks.append(index.delete_document(_SEED_ID).task_uid)
+                tasks.append(self._wrote(index.add_documents([seed], "id").task_uid))
+                tasks.append(self._wrote(index.delete_document(_SEED_ID).task_uid))
         return tasks
 
     # --- documents ---------------------------------------------------------------------------
@@ -197,6 +230,7 @@ class SearchEngine:
             return
         with _translated("add documents"):
             task = self._writer.index(self.index_names[kind]).add_documents(list(documents), "id")
+        self._wrote(task.task_uid)
         if wait:
             self.wait(task.task_uid)
 
@@ -212,6 +246,7 @@ class SearchEngine:
                 task = index.delete_documents(list(ids))
             else:
                 return
+        self._wrote(task.task_uid)
         if wait:
             self.wait(task.task_uid)
 
@@ -231,12 +266,13 @@ class SearchEngine:
                 count = 0
                 for batch in batches(kind_documents, BATCH_SIZE):
                     task = self._writer.index(fresh).add_documents(batch, "id")
+                    self._wrote(task.task_uid)
                     self.wait(task.task_uid, timeout_ms=600_000)
                     count += len(batch)
             counts[kind] = count
             swaps.append({"indexes": [live, fresh]})
         with _translated("swap indexes"):
-            self._writer.swap_indexes(swaps)
+            self._wrote(self._writer.swap_indexes(swaps).task_uid)
             # A swap task has no single index, so a key limited to our indexes cannot see it.
             # Deleting the old copies is queued behind the swap on the same indexes: waiting
             # for those deletions waits for the swap.
@@ -253,7 +289,7 @@ class SearchEngine:
 
     def _delete_if_exists(self, uid: str) -> None:
         try:
-            self.wait(self._writer.delete_index(uid).task_uid)
+            self.wait(self._wrote(self._writer.delete_index(uid).task_uid))
         except SearchUnavailable:
             raise
         except CollectionError:

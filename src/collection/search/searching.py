@@ -11,6 +11,7 @@ from typing import Any
 
 from collection.errors import InvalidInput
 from collection.search import spelling
+from collection.search.cache import AnswerCache, answer_key
 from collection.search.meili import SearchEngine
 from collection.search.query import (
     FACETS,
@@ -101,6 +102,27 @@ def search(
     per_page: int = 20,
     scope: Scope = Scope.PUBLIC,
     facet_values: int = FACET_VALUES,
+    answers: AnswerCache | None = None,
+) -> SearchResult:
+    """One page of results with facets; from ``answers`` when the same search (same scope) was
+    answered since the index last changed. A cached result is shared: callers do not change it."""
+    if answers is None:
+        return _search(engine, q, filters, sort, page, per_page, scope, facet_values)
+    key = answer_key("result", scope, q, filters, sort.value, page, per_page, facet_values)
+    return answers.get(
+        key, lambda: _search(engine, q, filters, sort, page, per_page, scope, facet_values)
+    )
+
+
+def _search(
+    engine: SearchEngine,
+    q: str,
+    filters: Filters,
+    sort: Sort,
+    page: int,
+    per_page: int,
+    scope: Scope,
+    facet_values: int,
 ) -> SearchResult:
     query = Query.parse(q, engine.long_forms)
     offset = (page - 1) * per_page

@@ -30,6 +30,7 @@ from collection.places.gazetteer import Gazetteer
 from collection.places.service import filter_keys, recent_gazetteer
 from collection.points.service import Point
 from collection.search import meili, searching
+from collection.search.cache import answers_for
 from collection.search.query import MAX_WINDOW, Filters, Sort
 from collection.search.vietnamese import fold, has_diacritics
 from collection.seo import schema_org
@@ -183,6 +184,7 @@ def search_page(
             per_page=PER_PAGE,
             scope=audience.scope,
             facet_values=FACET_SHOWN,
+            answers=answers_for(settings),
         )
     except SearchUnavailable:
         context["unavailable"] = True
