@@ -183,6 +183,31 @@ def test_the_schedule_checks_what_is_due_oldest_first_within_a_budget(
         assert len(fixity.due(session, now=utcnow() + timedelta(days=15), days=14)) == 3
 
 
+def test_the_worker_tick_runs_on_the_default_sqlite_queue(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled tick as the worker runs it, on Huey's SQLite storage (whose locks cannot
+    expire: asking for a ttl raised NotImplementedError on every tick); a tick already running
+    makes the next one give way."""
+    from collection.preservation import tasks
+    from collection.queue import huey, locks_expire
+
+    assert not locks_expire(huey)  # the tests' queue is the default, SQLite
+    item_id = new_item(api)
+    ingest(api, settings, item_id, "a.pdf", material.born_digital_pdf(["Trang một " * 9]))
+    with session_scope(settings.sqlalchemy_url) as session:
+        session.execute(update(StoredFile).values(created_at=utcnow() - timedelta(days=30)))
+    monkeypatch.setattr(tasks, "get_settings", lambda: settings)
+
+    with huey.lock_task(tasks.FIXITY_LOCK):
+        tasks.fixity_task.call_local()  # another tick holds the lock: nothing is checked
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert fixity.status(session, days=14).checked == 0
+    tasks.fixity_task.call_local()
+    with session_scope(settings.sqlalchemy_url) as session:
+        assert fixity.status(session, days=14).checked == 1
+
+
 def test_objects_are_streamed_in_bounded_memory(settings: Settings) -> None:
     store = store_for(settings)
     block = secrets.token_bytes(1024 * 1024)

@@ -41,9 +41,9 @@ places_app = typer.Typer(
 app.add_typer(places_app, name="places")
 stats_app = typer.Typer(help="Usage figures and the yearly report.", no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
+app.add_typer(harvest_app, name="harvest")
 storage_app = typer.Typer(help="The object store (S3): orphans and missing objects.")
 app.add_typer(storage_app, name="storage")
-app.add_typer(harvest_app, name="harvest")
 
 
 def say(message: str) -> None:
@@ -197,7 +197,8 @@ def worker(
     """Run the ingest worker (a Huey consumer with one process per core by default)."""
     from collection import bootstrap
     from collection.ingest.tasks import requeue_orphans
-    from collection.queue import SEARCH_POLL_S
+    from collection.preservation.tasks import LOCKS_CLEARED_AT_START
+    from collection.queue import SEARCH_POLL_S, locks_expire
     from collection.tasks import huey, search_huey
 
     settings = get_settings()
@@ -216,7 +217,12 @@ def worker(
     # parsing sandbox, tesseract runs), and Huey's daemonic process workers may not
     # start children.
     consumer = huey.create_consumer(
-        workers=workers or settings.workers, worker_type="thread", periodic=True
+        workers=workers or settings.workers,
+        worker_type="thread",
+        periodic=True,
+        # SQLite's task locks cannot expire: the one worker of the machine clears those a
+        # crashed run left (on Redis, shared by many machines, they expire instead).
+        extra_locks=None if locks_expire(huey) else ",".join(LOCKS_CLEARED_AT_START),
     )
     lane = search_huey.create_consumer(
         workers=1,

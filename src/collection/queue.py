@@ -34,6 +34,14 @@ def make_huey(settings: Settings, name: str = "collection") -> Huey:
 
 
 huey: Huey = make_huey(get_settings())
+
+
+def locks_expire(queue: Huey) -> bool:
+    """Whether the queue's storage lets a task lock expire (Redis does; Huey's SQLite storage
+    does not: its locks are released when the one worker of the machine starts again)."""
+    return isinstance(queue, RedisHuey)
+
+
 # Index updates have a queue of their own, read by a thread of their own in every worker: an
 # edit is searchable at once even while OCR jobs hold every ingest thread. One thread, so the
 # syncs of one item run in the order they were queued (each reads the database when it runs).

@@ -11,7 +11,7 @@ from huey.exceptions import TaskLockedException
 from collection.config import get_settings
 from collection.db import session_scope
 from collection.preservation import fixity, hygiene
-from collection.queue import huey
+from collection.queue import huey, locks_expire
 from collection.storage import store_for
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,21 @@ def remove_item_objects_task(
     )
 
 
+FIXITY_LOCK = "preservation.fixity"
+LOCKS_CLEARED_AT_START = (FIXITY_LOCK,)  # by a worker on SQLite storage (see cli.worker)
+
+
 @huey.periodic_task(crontab(minute=f"*/{fixity.TICK_MINUTES}"), name="preservation.fixity")
 def fixity_task() -> None:
     """Check the share of originals that is due, within this tick's budget: every original is
     read back at least every ``fixity_days``, spread over the period."""
     settings = get_settings()
     try:
-        # One tick at a time, across all workers; a crashed holder lets go after an hour.
-        with huey.lock_task("preservation.fixity", ttl=3600):
+        # One tick at a time, across all workers. A crashed holder lets go after an hour on
+        # Redis; Huey's SQLite storage has no expiring locks (it raised NotImplementedError on
+        # every tick), and there the worker clears its locks when it starts again.
+        ttl = 3600 if locks_expire(huey) else None
+        with huey.lock_task(FIXITY_LOCK, ttl=ttl):
             with session_scope(settings.sqlalchemy_url) as session:
                 limit, max_bytes = fixity.tick_budget(
                     session, days=settings.fixity_days, max_mb=settings.fixity_max_mb_per_tick
