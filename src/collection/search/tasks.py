@@ -18,7 +18,15 @@ PAGES_DONE_KEY = "search-page-terms-at"
 PAGE_TERMS_EVERY_S = 3600  # counting the words of every page is the costly part
 
 
-@search_huey.task(retries=20, retry_delay=30, name="search.sync_item")
+# Every 30 s for three days: an edit made while Meilisearch is down (an upgrade, a night's
+# maintenance) reaches the index once it is back. Twenty tries (ten minutes) dropped the edits
+# of any longer outage until the next `collection reindex`. A try against a Meilisearch that is
+# down fails at once, so waiting tasks cost next to nothing.
+SYNC_RETRY_DELAY_S = 30
+SYNC_RETRIES = 3 * 24 * 3600 // SYNC_RETRY_DELAY_S
+
+
+@search_huey.task(retries=SYNC_RETRIES, retry_delay=SYNC_RETRY_DELAY_S, name="search.sync_item")
 def sync_item_task(item_id: int) -> None:
     """Re-index one item; Meilisearch being down raises, and Huey retries later."""
     sync_item(item_id, settings=get_settings())
