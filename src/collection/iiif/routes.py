@@ -5,9 +5,10 @@ allows any origin (viewers run on other sites)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,6 @@ from collection.api.deps import AppSettings, DbSession
 from collection.api.limits import limit_search
 from collection.catalogue import reading as books
 from collection.catalogue.service import cache_control, may_read
-from collection.config import Settings
 from collection.errors import NotFound, ObjectNotFound
 from collection.ids import Id
 from collection.iiif import content_search, image, presentation
@@ -231,10 +231,30 @@ def collection(
 # --- Content Search ---------------------------------------------------------------------------
 
 
-def _search(
-    settings: Settings, audience: Audience, item_id: int, q: str, page: int
-) -> searching.ItemSearchResult:
-    return searching.search_item(
+SEARCH_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Searched:
+    """Search inside a readable item, as both versions of Content Search answer it."""
+
+    urls: presentation.Urls
+    q: str
+    result: searching.ItemSearchResult
+
+
+def _searched(
+    item_id: Id,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    audience: CurrentAudience,
+    q: Q = "",
+    page: SearchPage = 1,
+) -> Searched:
+    _readable(session, audience, item_id)
+    limit_search(request, settings)
+    result = searching.search_item(
         meili.ready_engine(settings),
         item_id=item_id,
         q=q,
@@ -242,9 +262,10 @@ def _search(
         per_page=SEARCH_PAGE_SIZE,
         scope=audience.scope,
     )
+    return Searched(presentation.Urls(public_base(request, settings), item_id), q, result)
 
 
-SEARCH_PAGE_SIZE = 50
+SearchedInside = Annotated[Searched, Depends(_searched)]
 
 
 @router.get(
@@ -252,20 +273,8 @@ SEARCH_PAGE_SIZE = 50
     summary="IIIF Content Search 2.0 inside an item",
     responses=_documented(LD_JSON, "An AnnotationPage of the pages that match"),
 )
-def content_search_2(
-    item_id: Id,
-    request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    audience: CurrentAudience,
-    q: Q = "",
-    page: SearchPage = 1,
-) -> JSONResponse:
-    _readable(session, audience, item_id)
-    urls = presentation.Urls(public_base(request, settings), item_id)
-    limit_search(request, settings)
-    result = _search(settings, audience, item_id, q, page)
-    return _json(content_search.search2(urls, q, result), "private, no-store")
+def content_search_2(found: SearchedInside) -> JSONResponse:
+    return _json(content_search.search2(found.urls, found.q, found.result), "private, no-store")
 
 
 @router.get(
@@ -273,17 +282,5 @@ def content_search_2(
     summary="IIIF Content Search 1.0 inside an item",
     responses=_documented(LD_JSON, "An sc:AnnotationList with search:Hits"),
 )
-def content_search_1(
-    item_id: Id,
-    request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    audience: CurrentAudience,
-    q: Q = "",
-    page: SearchPage = 1,
-) -> JSONResponse:
-    _readable(session, audience, item_id)
-    urls = presentation.Urls(public_base(request, settings), item_id)
-    limit_search(request, settings)
-    result = _search(settings, audience, item_id, q, page)
-    return _json(content_search.search1(urls, q, result), "private, no-store")
+def content_search_1(found: SearchedInside) -> JSONResponse:
+    return _json(content_search.search1(found.urls, found.q, found.result), "private, no-store")
