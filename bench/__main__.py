@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import backup, edits, fixity, ingest, ocr_quality, search, storage, upload, usage
+from bench import (
+    backup,
+    edits,
+    fixity,
+    ingest,
+    load,
+    ocr_quality,
+    search,
+    storage,
+    upload,
+    usage,
+)
 
 
 def main() -> None:
@@ -19,6 +30,7 @@ def main() -> None:
         "upload": upload.run(),
         "usage": usage.run(),
         "edits": edits.run(),
+        "load": load.run(),
     }
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
