@@ -941,7 +941,7 @@ def run() -> dict[str, Any]:
             secret_key=secrets.token_urlsafe(32),
             startup_timeout=5,
             # Every simulated client comes from 127.0.0.1: the per-address limit is not measured.
-            searches_per_minute=1_000_000,
+            searches_per_minute=100_000,
         )
         settings = Settings(**fields)
         return _run(
