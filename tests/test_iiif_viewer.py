@@ -13,16 +13,14 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Response
 
 from collection.config import PROJECT_ROOT, Settings
+from collection.web.public import DEEP_ZOOM_FILE
 from tests import material
 from tests.browsing import VIEWPORT, ConsoleErrors, HostSite, LiveApp, needs_chromium, shot
 from tests.helpers import Api, new_item
 from tests.test_iiif import ingest
 
 MIRADOR = PROJECT_ROOT / "var" / "npm" / "mirador" / "mirador.min.js"  # scripts/setup.sh
-pytestmark = [
-    needs_chromium,
-    pytest.mark.skipif(not MIRADOR.exists(), reason="needs Mirador from scripts/setup.sh"),
-]
+pytestmark = needs_chromium
 
 MIRADOR_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Mirador</title>
@@ -78,6 +76,7 @@ def big_scan(api: Api, settings: Settings) -> int:
     return item_id
 
 
+@pytest.mark.skipif(not MIRADOR.exists(), reason="needs Mirador from scripts/setup.sh")
 def test_mirador_opens_our_manifest(
     browser: Browser, live_app: LiveApp, host_site: HostSite, big_scan: int
 ) -> None:
@@ -108,6 +107,7 @@ def test_mirador_opens_our_manifest(
     assert ours == [], errors.messages
 
 
+@pytest.mark.skipif(not DEEP_ZOOM_FILE.exists(), reason="needs OpenSeadragon from scripts/setup.sh")
 def test_public_viewer_zooms_into_the_tiles(
     citizen: Page, live_app: LiveApp, big_scan: int
 ) -> None:
