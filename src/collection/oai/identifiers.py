@@ -56,3 +56,18 @@ def record_url(
         }
     )
     return f"{oai_base_url(base)}?{query}"
+
+
+# adminEmail in the OAI-PMH schema (emailType): a dotted domain after the @.
+_EMAIL = re.compile(r"^\S+@(\S+\.)+\S+$")
+
+
+def admin_email(settings: Settings) -> str:
+    """Identify's adminEmail: COLLECTION_ADMIN_EMAIL when the schema accepts it. The default
+    ``admin@localhost`` has no dotted domain, and a harvester that validates Identify refuses
+    the whole repository for it: then the repository's own domain stands in (set a real
+    address in production)."""
+    email = settings.admin_email.strip()
+    if _EMAIL.match(email):
+        return email
+    return f"{email.partition('@')[0] or 'admin'}@{repository_identifier(settings)}"

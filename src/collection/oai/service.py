@@ -32,6 +32,7 @@ from collection.oai.elements import (
 )
 from collection.oai.errors import UNECHOED, OaiError
 from collection.oai.identifiers import (
+    admin_email,
     item_id_of,
     oai_base_url,
     oai_identifier,
@@ -90,7 +91,7 @@ def identify(context: Context, request: OaiRequest) -> ET.Element:
     sub(element, "repositoryName", REPOSITORY_NAME)
     sub(element, "baseURL", oai_base_url(context.base))
     sub(element, "protocolVersion", "2.0")
-    sub(element, "adminEmail", settings.admin_email)
+    sub(element, "adminEmail", admin_email(settings))
     sub(element, "earliestDatestamp", datestamp(earliest))
     sub(element, "deletedRecord", "persistent")
     sub(element, "granularity", GRANULARITY)
