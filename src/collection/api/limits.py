@@ -67,6 +67,17 @@ class TokenBuckets:
         return len(self._buckets)
 
 
+def refuse_if_waiting(wait: float, message: str, message_en: str) -> None:
+    """TooManyRequests with Retry-After (whole seconds, at least 1) when a bucket says wait."""
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(
+            f"{message} Vui lòng thử lại sau {seconds} giây.",
+            message_en=f"{message_en}; retry in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
 def address_key(address: str | None) -> str:
     """The address a limit counts: IPv4 as is, IPv6 by its /64."""
     if not address:
@@ -97,27 +108,19 @@ class AddressLimits:
     def check_search(self, address: str | None, point: Point | None) -> None:
         """TooManyRequests (Retry-After, in Vietnamese) when this address searches too fast."""
         capacity = max(self.point_searches, self.searches.capacity) if point else None
-        wait = self.searches.take(address_key(address), capacity=capacity)
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise TooManyRequests(
-                "Có quá nhiều lượt tìm kiếm từ địa chỉ mạng này trong thời gian ngắn. "
-                f"Vui lòng thử lại sau {seconds} giây.",
-                message_en=f"too many searches from this address; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+        refuse_if_waiting(
+            self.searches.take(address_key(address), capacity=capacity),
+            "Có quá nhiều lượt tìm kiếm từ địa chỉ mạng này trong thời gian ngắn.",
+            "too many searches from this address",
+        )
 
     def check_login(self, address: str | None) -> None:
         """TooManyRequests when this address tries to log in too often (any e-mail)."""
-        wait = self.logins.take(address_key(address))
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise TooManyRequests(
-                "Có quá nhiều lần đăng nhập từ địa chỉ mạng này. "
-                f"Vui lòng thử lại sau {seconds} giây.",
-                message_en=f"too many login attempts from this address; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+        refuse_if_waiting(
+            self.logins.take(address_key(address)),
+            "Có quá nhiều lần đăng nhập từ địa chỉ mạng này.",
+            "too many login attempts from this address",
+        )
 
 
 _lock = threading.Lock()

@@ -7,15 +7,14 @@ program can claim any origin), so each key is also rate-limited."""
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
-from collection.errors import CollectionError, TooManyRequests
+from collection.api.limits import TokenBuckets, refuse_if_waiting
+from collection.errors import CollectionError
 from collection.points.origins import normal_origin
 from collection.points.service import Point
 from collection.search import searching
@@ -107,35 +106,19 @@ class RateLimiter:
     bursts of up to that many. With several web workers each has its own buckets."""
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._capacity = float(per_minute)
-        self._per_second = per_minute / 60.0
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._buckets: dict[int, tuple[float, float]] = {}  # point id → (tokens, at)
+        self._buckets = TokenBuckets(per_minute, per_minute / 60.0, clock=clock)
 
     def take(self, point_id: int) -> float:
         """0 if a search may run now (and count it), else the seconds until one may."""
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(point_id, (self._capacity, now))
-            tokens = min(self._capacity, tokens + (now - at) * self._per_second)
-            if tokens >= 1:
-                self._buckets[point_id] = (tokens - 1, now)
-                return 0.0
-            self._buckets[point_id] = (tokens, now)
-            return (1 - tokens) / self._per_second
+        return self._buckets.take(str(point_id))
 
     def check(self, point_id: int) -> None:
         """TooManyRequests (with Retry-After) when the point's searches run ahead of the rate."""
-        wait = self.take(point_id)
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise TooManyRequests(
-                "Có quá nhiều lượt tìm kiếm từ điểm truy cập này trong thời gian ngắn. "
-                f"Vui lòng thử lại sau {seconds} giây.",
-                message_en=f"too many widget searches for this key; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+        refuse_if_waiting(
+            self.take(point_id),
+            "Có quá nhiều lượt tìm kiếm từ điểm truy cập này trong thời gian ngắn.",
+            "too many widget searches for this key",
+        )
 
 
 @dataclass
