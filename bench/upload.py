@@ -18,7 +18,15 @@ an upload, minus its value just before (after a GC and malloc_trim, so rounds st
 Resume: a resumable upload whose connection drops halfway through the chunk after half the
 chunks; the client asks the server how far it got and goes on from there.
 
+Concurrent (issue #17: "10 concurrent 100 MB uploads at the same time: all complete, searches
+keep answering"): --concurrent resumable uploads of --concurrent-mb MB, each on an item and a
+file of its own, released at the same moment, while SEARCHERS public readers search at a steady
+pace over a small indexed corpus; the same searches alone for --baseline-s seconds just before.
+Every part has a timeout: a chunk is not sent after BURST_DEADLINE_S, a request waits at most
+UPLOAD_TIMEOUT_S, a search SEARCH_TIMEOUT_S.
+
     .venv/bin/python -m bench.upload [--mb 256] [--rounds 3] [--chunk-mb 8]
+        [--concurrent 10] [--concurrent-mb 100] [--baseline-s 6]
 """
 
 from __future__ import annotations
@@ -41,12 +49,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bench._worker import _mb, _status_kb
 from bench.ingest import _r, _setup_db, born_digital_pdf, embedded_services
+from bench.search import _pct
 from collection.config import Settings
 from collection.stack import free_port
 
@@ -58,6 +68,14 @@ PIECE = 64 * 1024  # what the client hands httpx at a time (httpx's own multipar
 TAIL = 32  # random bytes rewritten at the end of the file before each upload
 SAMPLE_S = 0.05
 SIDES = ("one_piece", "resumable")
+# The concurrent section: public searches while the uploads go on.
+SEARCHERS = 4
+SEARCH_EVERY_S = 0.25  # each searcher's pace: 16 searches a second in all
+SEARCH_TIMEOUT_S = 10.0  # a search unanswered by then is an error
+SEARCH_QUERIES, SEARCH_SEED = 300, 20_260_517
+CORPUS_ITEMS, CORPUS_PAGES = 200, 3
+BURST_DEADLINE_S = 100.0  # no chunk is sent after this; the complete then has UPLOAD_TIMEOUT_S
+UPLOAD_TIMEOUT_S = 60.0  # httpx's, per connect / read / write
 
 
 def _log(message: str) -> None:
@@ -74,6 +92,18 @@ def _options(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="uploads per side (default 3)")
     parser.add_argument(
         "--chunk-mb", type=int, default=None, help="resumable chunk size (Settings' default: 8)"
+    )
+    parser.add_argument(
+        "--concurrent", type=int, default=10, help="uploads at once (default 10; 0: none)"
+    )
+    parser.add_argument(
+        "--concurrent-mb", type=int, default=100, help="size of each of them (default 100)"
+    )
+    parser.add_argument(
+        "--baseline-s",
+        type=float,
+        default=6.0,
+        help="seconds of searches alone before them (default 6)",
     )
     return parser.parse_args(list(argv))
 
@@ -404,59 +434,76 @@ def one_piece(client: httpx.Client, clock: S3Clock, item_id: int, material: Mate
     )
 
 
+def _put_chunks(
+    client: httpx.Client,
+    item_id: int,
+    material: Material,
+    sent: Sent,
+    *,
+    drop: bool = False,
+    deadline: float | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Start a resumable upload and PUT every chunk; with ``drop``, lose the connection halfway
+    through the chunk after half of them and resume from what the server says it has. The
+    upload's id and what happened. Past ``deadline`` (perf_counter), no further chunk is sent."""
+    upload = _json(
+        client.post(
+            f"/api/v1/items/{item_id}/uploads",
+            json={"filename": material.path.name, "size": material.size},
+        ),
+        201,
+        "start upload",
+    )
+    upload_id, chunk = upload["id"], upload["chunk_size"]
+    count = -(-material.size // chunk)
+    drop_index = count // 2 if drop else -1
+    story: dict[str, Any] = {}
+    index = 0
+    while index < count:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeoutError(f"upload {upload_id}: {index}/{count} chunks at the deadline")
+        length = min(chunk, material.size - index * chunk)
+        body = _chunk_body(
+            material.path,
+            index * chunk,
+            length,
+            sent,
+            length // 2 if index == drop_index else None,
+        )
+        try:
+            response = client.put(
+                f"/api/v1/uploads/{upload_id}/chunks/{index}",
+                content=body,
+                headers={
+                    "Content-Length": str(length),
+                    "Content-Type": "application/octet-stream",
+                },
+            )
+        except Dropped:
+            drop_index = -1
+            state = _json(client.get(f"/api/v1/uploads/{upload_id}"), 200, "upload state")
+            story = {
+                "dropped_in_chunk": index,
+                "dropped_after_bytes": length // 2,
+                "server_had": {k: state[k] for k in ("chunks_done", "received", "complete")},
+            }
+            index = state["chunks_done"]
+            continue
+        index = _json(response, 200, f"chunk {index}")["chunks_done"]
+    return upload_id, story | {"chunks": count, "chunk_size": chunk}
+
+
 def resumable(
     client: httpx.Client, clock: S3Clock, item_id: int, material: Material, *, drop: bool = False
 ) -> tuple[Sample, dict[str, Any]]:
-    """Upload in chunks; with ``drop``, lose the connection halfway through the chunk after half
-    of them and resume from what the server says it has. The sample and what happened."""
+    """Upload in chunks (``_put_chunks``), then complete. The sample and what happened."""
     sha256 = material.renew()
     _settle()
     sent = Sent()
-    story: dict[str, Any] = {}
     clock.take()
     with PeakRss() as rss:
         started = time.perf_counter()
-        upload = _json(
-            client.post(
-                f"/api/v1/items/{item_id}/uploads",
-                json={"filename": material.path.name, "size": material.size},
-            ),
-            201,
-            "start upload",
-        )
-        upload_id, chunk = upload["id"], upload["chunk_size"]
-        count = -(-material.size // chunk)
-        drop_index = count // 2 if drop else -1
-        index = 0
-        while index < count:
-            length = min(chunk, material.size - index * chunk)
-            body = _chunk_body(
-                material.path,
-                index * chunk,
-                length,
-                sent,
-                length // 2 if index == drop_index else None,
-            )
-            try:
-                response = client.put(
-                    f"/api/v1/uploads/{upload_id}/chunks/{index}",
-                    content=body,
-                    headers={
-                        "Content-Length": str(length),
-                        "Content-Type": "application/octet-stream",
-                    },
-                )
-            except Dropped:
-                drop_index = -1
-                state = _json(client.get(f"/api/v1/uploads/{upload_id}"), 200, "upload state")
-                story = {
-                    "dropped_in_chunk": index,
-                    "dropped_after_bytes": length // 2,
-                    "server_had": {k: state[k] for k in ("chunks_done", "received", "complete")},
-                }
-                index = state["chunks_done"]
-                continue
-            index = _json(response, 200, f"chunk {index}")["chunks_done"]
+        upload_id, story = _put_chunks(client, item_id, material, sent, drop=drop)
         chunks_done = time.perf_counter()
         in_chunks = clock.take()
         response = client.post(
@@ -464,7 +511,7 @@ def resumable(
         )
         seconds = time.perf_counter() - started
     _check_upload(_json(response, 202, "complete upload"), material, sha256, "resumable upload")
-    story |= {"chunks": count, "chunk_size": chunk, "bytes_sent": sent.bytes}
+    story |= {"bytes_sent": sent.bytes}
     in_complete = clock.take()
     parts = {
         "chunks_s": chunks_done - started,
@@ -474,6 +521,245 @@ def resumable(
         "complete_s3_put_s": in_complete["s3_put_s"],
     }
     return Sample(seconds, rss.growth_kb, parts), story
+
+
+# --- many at once ----------------------------------------------------------------------------
+
+
+def _searchable(settings: Settings) -> int:
+    """bench/search.py's corpus, small, indexed: something for the public searches to find.
+    Made before any item of the bench (the corpus takes item ids from 1). Its documents."""
+    from bench.search import build_corpus
+    from collection.db import session_scope
+    from collection.places.sync import ensure_gazetteer
+    from collection.search import meili
+    from collection.search.service import rebuild_index
+
+    with session_scope(settings.sqlalchemy_url) as session:
+        ensure_gazetteer(session)
+    build_corpus(settings, items=CORPUS_ITEMS, pages_per_item=CORPUS_PAGES)
+    with session_scope(settings.sqlalchemy_url) as session:
+        counts = rebuild_index(session=session, engine=meili.ready_engine(settings))
+    return sum(counts.values())
+
+
+@dataclass
+class Answer:
+    """One public search: when it was sent and answered (perf_counter), and its HTTP status
+    (None: no answer, e.g. a timeout)."""
+
+    sent: float
+    answered: float
+    status: int | None
+
+    @property
+    def seconds(self) -> float:
+        return self.answered - self.sent
+
+
+class Searchers:
+    """SEARCHERS threads, each a reader of its own (its connection, a browser's User-Agent)
+    sending a public search every SEARCH_EVERY_S while in the ``with`` block: a steady pace
+    (a late answer is not made up for with a burst), queries from bench/load.py's pool of what
+    citizens ask, in turn, so one comes back only after the answer cache has let it go."""
+
+    def __init__(self, url: str, queries: Sequence[str]) -> None:
+        self.url, self.queries = url, list(queries)
+        self.answers: list[Answer] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._search, args=(n,), name=f"bench-search-{n}", daemon=True)
+            for n in range(SEARCHERS)
+        ]
+
+    def _search(self, n: int) -> None:
+        from bench.load import USER_AGENT
+
+        headers = {"User-Agent": USER_AGENT}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=SEARCH_TIMEOUT_S) as client:
+            due = time.perf_counter() + n * SEARCH_EVERY_S / SEARCHERS  # spread over the beat
+            turn = n
+            while not self._done.wait(max(0.0, due - time.perf_counter())):
+                q = self.queries[turn % len(self.queries)]
+                turn += SEARCHERS
+                sent = time.perf_counter()
+                status: int | None
+                try:
+                    status = client.get("/api/v1/search", params={"q": q}).status_code
+                except httpx.HTTPError:
+                    status = None
+                answered = time.perf_counter()
+                with self._lock:
+                    self.answers.append(Answer(sent, answered, status))
+                due = max(due + SEARCH_EVERY_S, answered)
+
+    def sent_between(self, start: float, end: float) -> list[Answer]:
+        with self._lock:
+            return [a for a in self.answers if start <= a.sent < end]
+
+    def silent_seconds(self, start: float, end: float) -> int:
+        """Whole seconds from ``start`` to ``end`` (at least one) in which no search was
+        answered, whenever it was sent."""
+        with self._lock:
+            answered = {
+                int(a.answered - start)
+                for a in self.answers
+                if a.status == 200 and a.answered >= start
+            }
+        return sum(second not in answered for second in range(max(1, int(end - start))))
+
+    def __enter__(self) -> Searchers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        for thread in self._threads:
+            thread.join(timeout=SEARCH_TIMEOUT_S + 5)
+
+
+@dataclass
+class BurstUpload:
+    """One upload of the burst: its item, its file and what was stored (or why not)."""
+
+    item_id: int
+    material: Material
+    sha256: str
+    finished: float | None = None  # perf_counter, when it succeeded or failed
+    seconds: float | None = None
+    verified: bool = False
+    error: str | None = None
+
+
+def _burst_upload(
+    url: str, token: str, upload: BurstUpload, start: threading.Barrier, deadline: float
+) -> None:
+    """A resumable upload of ``upload``'s file on a connection of its own, begun with the
+    others; its figures (or its error) are written into ``upload``."""
+    headers = {"Authorization": f"Bearer {token}"}
+    what = f"concurrent upload to item {upload.item_id}"
+    with httpx.Client(base_url=url, headers=headers, timeout=UPLOAD_TIMEOUT_S) as client:
+        started = time.perf_counter()
+        try:
+            start.wait(timeout=30)
+            started = time.perf_counter()
+            upload_id, _ = _put_chunks(
+                client, upload.item_id, upload.material, Sent(), deadline=deadline
+            )
+            response = client.post(
+                f"/api/v1/uploads/{upload_id}/complete", json={"link_duplicate": True}
+            )
+            _check_upload(_json(response, 202, what), upload.material, upload.sha256, what)
+        except Exception as exc:  # whatever stops it is this upload's result, reported
+            upload.error = f"{type(exc).__name__}: {exc}"[:500]
+            return
+        finally:
+            upload.finished = time.perf_counter()
+        upload.seconds = upload.finished - started
+        upload.verified = True
+
+
+def _searched(answers: list[Answer], seconds: float) -> dict[str, Any]:
+    """Count, errors and latency of searches sent during ``seconds``."""
+    times = [a.seconds for a in answers if a.status == 200]
+    statuses = sorted({str(a.status) for a in answers if a.status != 200})
+    return {
+        "seconds": _r(seconds, 1),
+        "count": len(answers),
+        "answered_per_s": _r(len(times) / seconds, 1) if seconds else None,
+        "errors": len(answers) - len(times),
+        "error_statuses": statuses,  # "None": no answer within SEARCH_TIMEOUT_S
+        "p50_ms": _r(_pct(times, 50), 1),
+        "p95_ms": _r(_pct(times, 95), 1),
+        "p99_ms": _r(_pct(times, 99), 1),
+        "max_ms": _r(1000 * max(times, default=float("nan")), 1),
+    }
+
+
+def concurrent(
+    url: str, token: str, workdir: Path, *, uploads: int, size: int, baseline_s: float
+) -> dict[str, Any]:
+    """``uploads`` resumable uploads of ``size`` bytes started at once, each on an item of its
+    own with a file of its own, while public searches go on at a steady pace (measured alone
+    just before, in the same run)."""
+    from bench.load import zipf_queries
+
+    _log(f"concurrent: writing {uploads} files of {size // MB} MB")
+    burst: list[BurstUpload] = []
+    try:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as staff:
+            for n in range(1, uploads + 1):
+                material = Material(workdir / f"tải cùng lúc {n:02d}.pdf", size)
+                burst.append(BurstUpload(new_item(staff, 1000 + n), material, material.renew()))
+        queries = zipf_queries(SEARCH_QUERIES, Random(SEARCH_SEED))
+        with Searchers(url, queries) as searchers:
+            _log(f"concurrent: searches alone for {baseline_s:g} s")
+            alone_from = time.perf_counter()
+            time.sleep(baseline_s)
+            _settle()
+            start = threading.Barrier(uploads + 1)
+            deadline = time.perf_counter() + BURST_DEADLINE_S
+            threads = [
+                threading.Thread(
+                    target=_burst_upload,
+                    args=(url, token, upload, start, deadline),
+                    name=f"bench-upload-{n}",
+                    daemon=True,
+                )
+                for n, upload in enumerate(burst)
+            ]
+            _log(f"concurrent: {uploads} uploads of {size // MB} MB at once, and searches")
+            with PeakRss() as rss:
+                for thread in threads:
+                    thread.start()
+                start.wait(timeout=30)
+                burst_from = time.perf_counter()
+                for thread in threads:
+                    thread.join(max(0.0, deadline + UPLOAD_TIMEOUT_S - time.perf_counter()))
+            burst_to = time.perf_counter()
+        alone = searchers.sent_between(alone_from, burst_from)
+        during = searchers.sent_between(burst_from, burst_to)
+    finally:
+        for upload in burst:
+            upload.material.path.unlink(missing_ok=True)
+    for upload, thread in zip(burst, threads, strict=True):
+        if thread.is_alive() and upload.error is None:
+            upload.error = f"still running {BURST_DEADLINE_S + UPLOAD_TIMEOUT_S:g} s after start"
+    done = [u for u in burst if u.verified]
+    last = max((u.finished for u in done if u.finished is not None), default=burst_to)
+    wall = last - burst_from
+    silent = searchers.silent_seconds(burst_from, burst_to)
+    during_report = _searched(during, burst_to - burst_from)
+    _log(f"concurrent: {len(done)}/{uploads} uploads in {wall:.1f} s")
+    return {
+        "uploads": {
+            "attempted": uploads,
+            "completed": len(done),
+            "verified": sum(u.verified for u in burst),
+            "file_mb": size // MB,
+            "wall_s": _r(wall, 2),
+            "mb_per_s": _r(len(done) * size / MB / wall, 1) if wall > 0 else None,
+            "each_s": sorted(_r(u.seconds, 2) for u in done if u.seconds is not None),
+            "errors": [f"item {u.item_id}: {u.error}" for u in burst if u.error],
+            "rss_growth_mb": _mb(rss.growth_kb),
+        },
+        "searches": {
+            "before": _searched(alone, burst_from - alone_from),
+            "during": during_report | {"seconds_without_an_answer": silent},
+            "searchers": SEARCHERS,
+            "each_every_s": SEARCH_EVERY_S,
+        },
+        "aims": {
+            "all_complete": len(done) == uploads,
+            "searches_kept_answering": during_report["errors"] == 0
+            and silent == 0
+            and bool(during),
+        },
+    }
 
 
 # --- the benchmark ---------------------------------------------------------------------------
@@ -486,11 +772,13 @@ def run(argv: Sequence[str] = ()) -> dict[str, Any]:
         settings = Settings(
             **fields,
             secret_key=secrets.token_urlsafe(32),
-            max_upload_mb=max(2048, options.mb + 1),
+            max_upload_mb=max(2048, options.mb + 1, options.concurrent_mb + 1),
+            # All the searches come from 127.0.0.1: the per-address limit is not what is measured.
+            searches_per_minute=100_000,
             **chunk_mb,
         )
         with private_queue(settings):
-            return _run(settings, workdir, size=options.mb * MB, rounds=options.rounds)
+            return _run(settings, workdir, options)
 
 
 def _token(settings: Settings) -> str:
@@ -522,13 +810,16 @@ def _side(samples: list[Sample], size: int) -> dict[str, Any]:
     return result
 
 
-def _run(settings: Settings, workdir: Path, *, size: int, rounds: int) -> dict[str, Any]:
+def _run(settings: Settings, workdir: Path, options: argparse.Namespace) -> dict[str, Any]:
     from collection.ingest.sniff import sniff
     from collection.storage import store_for
 
+    size, rounds = options.mb * MB, options.rounds
     store = store_for(settings)
     store.ensure_bucket()
     token = _token(settings)
+    _log(f"a corpus of {CORPUS_ITEMS} items to search, indexed")
+    documents = _searchable(settings)
     load_start = _r(os.getloadavg()[0], 2)
     _log(f"writing {size // MB} MB of material")
     material = Material(workdir / "bản đồ Thanh Hóa.pdf", size)
@@ -564,6 +855,18 @@ def _run(settings: Settings, workdir: Path, *, size: int, rounds: int) -> dict[s
             client, clock, new_item(client, rounds + 1), material, drop=True
         )
         leftover = sum(1 for _ in store.list_keys("uploads/"))
+        many_at_once = (
+            concurrent(
+                url,
+                token,
+                workdir,
+                uploads=options.concurrent,
+                size=options.concurrent_mb * MB,
+                baseline_s=options.baseline_s,
+            )
+            if options.concurrent
+            else None
+        )
     ratios = [
         r.seconds / o.seconds
         for o, r in zip(samples["one_piece"], samples["resumable"], strict=True)
@@ -589,6 +892,7 @@ def _run(settings: Settings, workdir: Path, *, size: int, rounds: int) -> dict[s
             "server_logged_client_disconnect_errors": disconnects.count,
         },
         "chunk_objects_left_in_s3": leftover,
+        "concurrent": many_at_once,
         "notes": [
             "seconds: from the first request (POST …/files, or POST …/uploads) to the 202 "
             "answer; one_piece body_read: until httpx read the last piece of the file, "
@@ -599,6 +903,20 @@ def _run(settings: Settings, workdir: Path, *, size: int, rounds: int) -> dict[s
             f"every {SAMPLE_S * 1000:.0f} ms, peak minus the value just before the upload",
             "the client shares the process (and the GIL) and the 2 cores with the app, "
             "SeaweedFS and Meilisearch, for both sides alike",
+            f"concurrent: {options.concurrent} resumable uploads, each a file and an item of "
+            "its own, on a connection of its own, released together; wall_s from then to the "
+            "last 202, mb_per_s = completed bytes / wall_s; verified: the SHA-256, size and "
+            "type the app stored are those sent. Searches: "
+            f"{SEARCHERS} public readers, each a search every {SEARCH_EVERY_S:g} s, over "
+            f"{documents} indexed documents (bench/search.py's corpus, {CORPUS_ITEMS} items), "
+            f"queries from bench/load.py's Zipf pool taken in turn (answer cache on, as "
+            "deployed, but a query returns only after its answer has expired); 'before' "
+            f"the {options.baseline_s:g} s just before the burst, 'during' those sent while "
+            "it ran; an error is any answer but 200 or none within "
+            f"{SEARCH_TIMEOUT_S:g} s; searches_kept_answering: no error and no whole second "
+            "of the burst without an answered search; rss_growth: peak during the burst "
+            "minus just before (the uploading and searching clients are threads of this "
+            "process too)",
         ],
     }
 
