@@ -213,8 +213,12 @@ def ingest_job(
     path: str,
     search_word: str | None = None,
     search_page: int | None = None,
+    sample_memory: bool = True,
 ) -> dict[str, Any]:
-    """What a warm worker does with one upload; runs in a fresh process (see bench.ingest.in_worker)."""
+    """What a warm worker does with one upload; runs in a fresh process (see bench.ingest.in_worker).
+
+    ``sample_memory=False`` for jobs timed against a baseline: the sampler reads /proc for the
+    whole tree ten times a second, CPU the baseline does not spend."""
     from sqlalchemy import select
 
     from collection.db import session_scope
@@ -236,7 +240,8 @@ def ingest_job(
     store = store_for(settings)
     before_kb = _status_kb("self", "VmHWM")
     memory = TreeMemory()
-    memory.start()
+    if sample_memory:
+        memory.start()
 
     started = time.perf_counter()
     searcher = None
@@ -262,7 +267,8 @@ def ingest_job(
     try:
         state = run_job(upload.job_id, settings=settings)
     finally:
-        memory.finish()
+        if sample_memory:
+            memory.finish()
     finished = time.perf_counter()
     result: dict[str, Any] = {
         "state": str(state),
@@ -283,18 +289,22 @@ def ingest_job(
             raise RuntimeError(f"page {search_page} not found by {search_word!r}")
         result["searchable_s"] = searcher.found_at - started
         result["index_wait_s"] = searcher.found_at - finished  # negative: before the job ended
-    result["memory_mb"] = {
-        "worker_before_job": _mb(before_kb),
-        "worker_peak": _mb(_status_kb("self", "VmHWM")),
-        "largest_child_peak": _mb(memory.largest_child_kb),
-        "largest_child": memory.largest_child,
-        "tree_peak_sum": _mb(memory.tree_kb),
-        "tree_peak_pss": _mb(memory.tree_pss_kb),
-        "tree_pss_at_peak": memory.tree_pss_at_peak,
-        # For comparison only (see TreeMemory): what getrusage says.
-        "ru_maxrss_self": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
-        "ru_maxrss_children": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
-    }
+    result["memory_mb"] = (
+        None
+        if not sample_memory
+        else {
+            "worker_before_job": _mb(before_kb),
+            "worker_peak": _mb(_status_kb("self", "VmHWM")),
+            "largest_child_peak": _mb(memory.largest_child_kb),
+            "largest_child": memory.largest_child,
+            "tree_peak_sum": _mb(memory.tree_kb),
+            "tree_peak_pss": _mb(memory.tree_pss_kb),
+            "tree_pss_at_peak": memory.tree_pss_at_peak,
+            # For comparison only (see TreeMemory): what getrusage says.
+            "ru_maxrss_self": _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+            "ru_maxrss_children": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
+        }
+    )
     with session_scope(settings.sqlalchemy_url) as session:
         job = session.get(IngestJob, upload.job_id)
         assert job is not None

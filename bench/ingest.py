@@ -429,6 +429,7 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
                     user_id=user_id,
                     item_id=item_ids[round_],
                     path=str(scanned),
+                    sample_memory=False,  # timed against tesseract: no sampler's CPU
                 )
                 if job["state"] != "done" or job["ocr_pages"] != pages_ocr:
                     raise RuntimeError(f"scanned job: {job['state']} {job['error']}")
@@ -584,7 +585,6 @@ def _run(fields: dict[str, Any], workdir: Path, pages_ocr: int, rounds: int) -> 
             "sandbox's fork server shares with each child), with each process's PSS at that "
             "moment; ru_maxrss shown for comparison, inflated because Linux keeps the parent's "
             "peak across fork+exec",
-            f"scanned_{pages_ocr}_pages": _memory(best),
             f"born_digital_{BORN_DIGITAL_PAGES}_pages": born_memory,
             f"born_digital_{SEARCH_PAGES}_pages": _memory(search_job),
             "long_scans": long_scans,

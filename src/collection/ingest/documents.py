@@ -146,7 +146,8 @@ def render(
             page = document[number - 1]
             side = max(page.rect.width, page.rect.height, 1)
             thumb = None
-            if page.get_images():
+            scanned = bool(page.get_images())
+            if scanned:
                 grey = _grey_scan(page)
             else:
                 # A vector page: its thumbnail, drawn first (1.4 ms), shows whether it has any
@@ -158,9 +159,18 @@ def render(
             image = _draw(page, long_side / side, grey=grey)
             views = _save_views(image, out, number, long_side, thumb_side, thumb=thumb)
             results.append(views | {"deep": _wants_deep_zoom(page, deep_from)})
-            if count % 20 == 19:
-                pymupdf.TOOLS.store_shrink(100)
+            _after_page(count, scanned=scanned)
     return results
+
+
+def _after_page(count: int, *, scanned: bool) -> None:
+    """Empty MuPDF's cache after each page with a scan: its decoded image (~5 MB for an A5 page
+    at 300 dpi) is never drawn again, and twenty of them were 95 MB of a renderer's peak on a
+    1,000-page scan. Vector pages share their fonts: the cache is kept for twenty of them."""
+    import pymupdf
+
+    if scanned or count % 20 == 19:
+        pymupdf.TOOLS.store_shrink(100)
 
 
 def _draw(page: Any, zoom: float, *, grey: bool) -> Any:
@@ -206,14 +216,14 @@ def render_tiles(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
-    for count, (number, width, height, bands, pixels) in enumerate(
-        _pixels(path, media_type, numbers, long_side, deep_from)
+    for number, width, height, bands, pixels in _pixels(
+        path, media_type, numbers, long_side, deep_from
     ):
         if pixels is None:
             results.append({"number": number, "dir": None, "width": width, "height": height})
             continue
-        _few_threads()
-        import pyvips  # 0.25 s to load: only for a batch with a page to tile
+        _few_arenas()
+        from collection.ingest.vips import pyvips  # loaded in the fork server already
 
         image = pyvips.Image.new_from_memory(pixels, width, height, bands, "uchar")
         target = out / str(number)
@@ -230,23 +240,14 @@ def render_tiles(
         )
         (target / "vips-properties.xml").unlink(missing_ok=True)
         results.append({"number": number, "dir": str(target), "width": width, "height": height})
-        if count % 20 == 19 and media_type not in IMAGE_TYPES:
-            import pymupdf
-
-            pymupdf.TOOLS.store_shrink(100)
     return results
 
 
-def _few_threads() -> None:
-    """libvips starts a thread per core, and glibc gives each thread its own 64 MB malloc arena
-    of address space: under the sandbox's address-space limit that failed a 200 MP scan
-    ("wbuffer_write: write failed"). One worker thread and two arenas are plenty for tiling."""
+def _few_arenas() -> None:
+    """Two malloc arenas for this child: glibc gives each thread one of 64 MB of address space,
+    which the sandbox's limit counts (see vips.py; libvips runs one worker thread)."""
     import ctypes
-    import os
 
-    if os.environ.get("VIPS_CONCURRENCY") == "1":
-        return  # done already in this child
-    os.environ["VIPS_CONCURRENCY"] = "1"  # read when pyvips is first imported, in this child
     m_arena_max = -8
     ctypes.CDLL("libc.so.6").mallopt(m_arena_max, 2)
 
@@ -286,13 +287,14 @@ def _pixels(
     import pymupdf
 
     with pymupdf.open(path, filetype=_FILETYPES[media_type]) as document:
-        for number in numbers:
+        for count, number in enumerate(numbers):
             page = document[number - 1]
             if not _wants_deep_zoom(page, deep_from):
                 yield number, round(page.rect.width), round(page.rect.height), 3, None
                 continue
             points = max(page.rect.width, page.rect.height, 1)
-            zoom = min(long_side / points, _scan_zoom(page))
+            scan = _scan_zoom(page)
+            zoom = min(long_side / points, scan)
             # A grey scan drawn in grey: a third of the bytes, and 3.5 × faster to draw.
             pix = page.get_pixmap(
                 matrix=pymupdf.Matrix(zoom, zoom),
@@ -300,6 +302,7 @@ def _pixels(
                 alpha=False,
             )
             yield number, pix.width, pix.height, pix.n, pix.samples
+            _after_page(count, scanned=scan != float("inf"))
 
 
 def _scan_zoom(page: Any) -> float:
@@ -370,8 +373,7 @@ def _ocr_pages(
                 alpha=False,
             )
             yield number, Image.frombytes("L", (pix.width, pix.height), pix.samples), round(wanted)
-            if count % 20 == 19:
-                pymupdf.TOOLS.store_shrink(100)
+            _after_page(count, scanned=native != float("inf"))
 
 
 def _image_for_ocr(path: str, number: int) -> tuple[Any, int | None]:
