@@ -15,16 +15,22 @@ server of the app, against the same searches sent straight to Meilisearch in the
      asked twice as often as the second …), some with facet filters or a sort, widget searches
      (a point's key and registered Origin), item pages and page images, in the weights of MIX;
    - "distinct": searches only, each query asked once (two or three words of the corpus's
-     vocabulary, BENCH_LOAD_DISTINCT of them, default 3000; if a run asks more, they wrap).
+     vocabulary, BENCH_LOAD_DISTINCT of them, default 3000; if a run asks more, they wrap);
+   - "citizens": the Zipf mix again, but each client pauses THINK_S (1-5 s, uniform) after
+     each answer, as a reader looks at the results before the next search or click. The two
+     mixes above are saturation: a client that never pauses waits clients / throughput on
+     average whatever the server does, so their latency says how the load is shared out, and
+     this one says what a citizen waits when 200 use the site at once.
 3. The baseline: the Meilisearch requests our service sends for each search of either mix,
    recorded in this process as they go out (``engine.on_search``: body, search-only key,
    headers; the federated search, then the completion) and replayed straight to
    `/multi-search` by the same clients with the same seeds, in the same order, one after the
    other (item pages and page images have no Meilisearch counterpart: the baseline clients
-   skip them, so ours spend part of their time on work the baseline does not do).
+   skip them, so ours spend part of their time on work the baseline does not do; with think
+   time they pause instead).
 4. Ours with the answer cache (search/cache.py) and without it (COLLECTION_SEARCH_CACHE_ENTRIES
-   = 0), one web worker; then the Zipf mix with the cache on 2 and 3 web workers
-   (BENCH_LOAD_WORKERS, default "1,2,3"), to choose COLLECTION_WEB_WORKERS.
+   = 0), as deployed (COLLECTION_WEB_WORKERS's default); then the Zipf mix with the cache on
+   the other numbers of web workers in BENCH_LOAD_WORKERS (default "1,2,3"), to choose it.
 
 The client is httpx.AsyncClient in one asyncio process: the same client the other benchmarks
 use, no new dependency, and its cost is paid alike by every side. Everything runs on this
@@ -83,6 +89,11 @@ SEARCH_KINDS = ("search", "search_filtered", "widget")
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/109.0.0.0 Safari/537.36"
 ORIGIN = "https://thuvien-bench.vn"
 P95_AIM_MS = 1000
+# A citizen reads the results before the next search or click: a pause after each answer, the
+# range Locust's examples use (between(1, 5)); real readers pause longer, so this loads more.
+THINK_S = (1.0, 5.0)
+# The ratios and aims are measured as deployed: COLLECTION_WEB_WORKERS's default.
+DEFAULT_WORKERS = int(Settings.model_fields["web_workers"].default)
 ZIPF_AIM, DISTINCT_AIM = 2.0, 1.0
 
 
@@ -234,10 +245,19 @@ class Phase:
     """One side under one mix: ``clients`` clients, each with its own seeded sequence."""
 
     def __init__(
-        self, *, side: str, mix: str, url: str, work: Workload, clients: int, seconds: float
+        self,
+        *,
+        side: str,
+        mix: str,
+        url: str,
+        work: Workload,
+        clients: int,
+        seconds: float,
+        think: tuple[float, float] | None = None,
     ) -> None:
         self.side, self.mix, self.url, self.work = side, mix, url, work
         self.clients, self.seconds = clients, seconds
+        self.think = think  # seconds a client waits after each answer, uniform in this range
         self._distinct = itertools.count()
 
     def _next(self, random: Random) -> tuple[str, Search | str]:
@@ -293,6 +313,8 @@ class Phase:
         if self.side == "baseline":
             headers = {}
         async with httpx.AsyncClient(base_url=self.url, headers=headers, timeout=60) as client:
+            if self.think:  # citizens do not all arrive in the same millisecond
+                await asyncio.sleep(random.uniform(0, self.think[1]))
             while (now := time.perf_counter()) < end:
                 kind, what = self._next(random)
                 try:
@@ -305,6 +327,8 @@ class Phase:
                     continue
                 if sent and now >= start:  # requests begun in the warm-up are not counted
                     samples.add(kind, time.perf_counter() - now)
+                if sent and self.think:
+                    await asyncio.sleep(random.uniform(*self.think))
 
     async def _run(self, warmup: float) -> tuple[Samples, float]:
         samples = Samples()
@@ -314,7 +338,8 @@ class Phase:
         return samples, time.perf_counter() - start
 
     def run(self, warmup: float) -> dict[str, Any]:
-        _log(f"{self.side}: {self.mix} mix, {self.clients} clients, {self.seconds:g} s")
+        pace = f", thinking {self.think[0]:g}-{self.think[1]:g} s" if self.think else ""
+        _log(f"{self.side}: {self.mix} mix, {self.clients} clients{pace}, {self.seconds:g} s")
         load = os.getloadavg()[0]
         samples, wall = asyncio.run(self._run(warmup))
         if self.mix == "distinct":
@@ -558,7 +583,25 @@ def run() -> dict[str, Any]:
         meili_url = settings.meili_endpoint_url
         phases: dict[str, Any] = {}
 
-        def ours(name: str, mixes: Sequence[str], *, web_workers: int, cache: bool) -> None:
+        def citizens(side: str, url: str) -> None:
+            phases[f"{side}_citizens"] = Phase(
+                side=side.partition("_")[0],
+                mix="zipf",
+                url=url,
+                work=work,
+                clients=clients,
+                seconds=seconds,
+                think=THINK_S,
+            ).run(warmup + THINK_S[1])  # every client has started and waited once
+
+        def ours(
+            name: str,
+            mixes: Sequence[str],
+            *,
+            web_workers: int,
+            cache: bool,
+            with_citizens: bool = False,
+        ) -> None:
             port = free_port()
             extra = {} if cache else {"search_cache_entries": 0}
             web = _start_web(fields | extra, workdir, port, workers=web_workers)
@@ -572,19 +615,33 @@ def run() -> dict[str, Any]:
                         clients=clients,
                         seconds=seconds,
                     ).run(warmup)
+                if with_citizens:
+                    citizens(name, f"http://127.0.0.1:{port}")
             finally:
                 web.stop()
                 with contextlib.suppress(ProcessLookupError):  # its workers, should one linger
                     os.killpg(web.process.pid, signal.SIGKILL)
 
-        ours("ours_cache_workers_1", ["zipf", "distinct"], web_workers=1, cache=True)
+        ours(
+            f"ours_cache_workers_{DEFAULT_WORKERS}",
+            ["zipf", "distinct"],
+            web_workers=DEFAULT_WORKERS,
+            cache=True,
+            with_citizens=True,
+        )
         for mix in ("zipf", "distinct"):
             phases[f"baseline_{mix}"] = Phase(
                 side="baseline", mix=mix, url=meili_url, work=work, clients=clients, seconds=seconds
             ).run(warmup)
-        ours("ours_no_cache_workers_1", ["zipf", "distinct"], web_workers=1, cache=False)
+        citizens("baseline", meili_url)
+        ours(
+            f"ours_no_cache_workers_{DEFAULT_WORKERS}",
+            ["zipf", "distinct"],
+            web_workers=DEFAULT_WORKERS,
+            cache=False,
+        )
         for n in workers:
-            if n != 1:
+            if n != DEFAULT_WORKERS:
                 ours(f"ours_cache_workers_{n}", ["zipf"], web_workers=n, cache=True)
         return _summary(
             phases, clients=clients, seconds=seconds, items=items, pages=pages, work=work
@@ -615,13 +672,14 @@ def _summary(
         if name.startswith("ours_cache_workers_") and name.endswith("_zipf")
     }
     best = max(by_workers, key=lambda n: by_workers[n]["searches_per_s"]) if by_workers else None
-    ours_zipf = phases.get("ours_cache_workers_1_zipf", {})
-    ours_distinct = phases.get("ours_cache_workers_1_distinct", {})
+    ours_zipf = phases.get(f"ours_cache_workers_{DEFAULT_WORKERS}_zipf", {})
+    ours_citizens = phases.get(f"ours_cache_workers_{DEFAULT_WORKERS}_citizens", {})
+    ours_distinct = phases.get(f"ours_cache_workers_{DEFAULT_WORKERS}_distinct", {})
     ratios = {
-        "zipf_cache": ratio("ours_cache_workers_1", "zipf"),
-        "zipf_no_cache": ratio("ours_no_cache_workers_1", "zipf"),
-        "distinct_cache": ratio("ours_cache_workers_1", "distinct"),
-        "distinct_no_cache": ratio("ours_no_cache_workers_1", "distinct"),
+        "zipf_cache": ratio(f"ours_cache_workers_{DEFAULT_WORKERS}", "zipf"),
+        "zipf_no_cache": ratio(f"ours_no_cache_workers_{DEFAULT_WORKERS}", "zipf"),
+        "distinct_cache": ratio(f"ours_cache_workers_{DEFAULT_WORKERS}", "distinct"),
+        "distinct_no_cache": ratio(f"ours_no_cache_workers_{DEFAULT_WORKERS}", "distinct"),
     }
     return {
         "cores": os.cpu_count() or 1,
@@ -641,6 +699,8 @@ def _summary(
         "most_searches_per_s_with_workers": best,
         "aims": {
             "errors_0": {name: phase["errors"] == 0 for name, phase in phases.items()},
+            "p95_le_1s_citizens": bool(ours_citizens)
+            and ours_citizens["all"]["p95_ms"] <= P95_AIM_MS,
             "p95_le_1s_zipf": bool(ours_zipf) and ours_zipf["all"]["p95_ms"] <= P95_AIM_MS,
             "p95_le_1s_distinct": bool(ours_distinct)
             and ours_distinct["all"]["p95_ms"] <= P95_AIM_MS,
@@ -648,6 +708,10 @@ def _summary(
             "distinct_ge_1x_baseline": (ratios["distinct_cache"] or 0) >= DISTINCT_AIM,
         },
         "notes": [
+            "zipf and distinct: each client sends its next request as soon as the last is "
+            "answered (saturation: latency is then clients / throughput, whatever the server); "
+            f"citizens: the zipf mix, each client pausing {THINK_S[0]:g}-{THINK_S[1]:g} s "
+            "(uniform) after each answer, as a reader does",
             "ratios are searches per second (searches, filtered searches and widget searches); "
             "in the Zipf mix our clients also open item pages and page images, which the "
             "baseline clients skip",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.usage.start()
+        # The search engine made ready before the first citizen asks (in the background: the
+        # site serves its pages while Meilisearch is still starting or is down).
+        threading.Thread(target=_ready_search, args=(settings,), daemon=True).start()
         try:
             yield
         finally:
@@ -133,6 +137,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     return app
+
+
+def _ready_search(settings: Settings) -> None:
+    from collection.search import meili
+
+    try:
+        meili.ready_engine(settings)
+    except CollectionError as exc:  # the first search tries again, and says why in its 503
+        log.warning("search not ready at start: %s", exc.message_en)
 
 
 def _wants_json(request: Request) -> bool:

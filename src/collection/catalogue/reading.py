@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from collection.catalogue.service import may_read
 from collection.errors import NotFound
@@ -91,9 +91,11 @@ class Reading:
         return " ".join(parts)
 
 
-def _listed(session: Session, item_id: int, viewer: User | None) -> Item:
-    """The item if this reader may see its record at all (NotFound otherwise)."""
-    item = session.get(Item, item_id)
+def _listed(session: Session, item_id: int, viewer: User | None, *, record: bool = True) -> Item:
+    """The item if this reader may see its record at all (NotFound otherwise); without its
+    places read at once unless the ``record`` is shown (a page image needs only its access)."""
+    options = () if record else (lazyload(Item.places),)
+    item = session.get(Item, item_id, options=options)
     if item is None or not may_read(item, viewer, at_point=True):
         raise NotFound(f"Không có tài liệu số {item_id}.", message_en=f"no item {item_id}")
     return item
@@ -124,7 +126,7 @@ def openable(
     """The item whose pages or files are asked for, checked without reading anything else
     (thumbnails of a results page ask twenty times). A listed on-site item seen from outside
     an access point is refused with ``refusal`` (Vietnamese, English), which says why."""
-    item = _listed(session, item_id, viewer)
+    item = _listed(session, item_id, viewer, record=False)
     if not may_read(item, viewer, at_point=at_point):
         raise NotFound(refusal[0], message_en=refusal[1])
     return item

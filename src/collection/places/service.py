@@ -4,6 +4,7 @@ item, the names staff add, and the old → new links staff correct. Services nev
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class _Snapshot:
 
 
 _cache: dict[str, _Snapshot] = {}  # by database URL
+_checking = threading.Lock()
 
 
 def _stamp(session: Session) -> tuple[object, ...]:
@@ -62,11 +64,17 @@ def _places_written(session: Session, _context: object) -> None:
 
 def recent_gazetteer(session: Session) -> Gazetteer:
     """The gazetteer as it was at most RECENT_S ago (or as changed since by this process):
-    for searches, which only label and expand places."""
+    for searches, which only label and expand places. One thread checks the tables; searches
+    meanwhile take the snapshot they have (forty threads all checked at once before)."""
     snapshot = _cache.get(str(session.get_bind().engine.url))
-    if snapshot is not None and time.monotonic() - snapshot.checked_at < RECENT_S:
+    if snapshot is None:
+        return gazetteer(session)
+    if time.monotonic() - snapshot.checked_at < RECENT_S or not _checking.acquire(blocking=False):
         return snapshot.gazetteer
-    return gazetteer(session)
+    try:
+        return gazetteer(session)
+    finally:
+        _checking.release()
 
 
 def gazetteer(session: Session) -> Gazetteer:

@@ -44,10 +44,12 @@ def sync_item(item_id: int, *, settings: Settings) -> None:
         engine.delete("items", ids=[str(item_id)])
         engine.delete("pages", filter=f"item_id = {int(item_id)}")
         return
+    # The item first: Meilisearch runs tasks in turn, and an edit is looked for by its record
+    # (a page hit whose item is not, or no longer, in the items index is left out of answers).
+    engine.upsert("items", [item_doc])
     # New pages in before stale ones out: a search in between still finds the item.
     engine.upsert("pages", page_docs)
     stale = f"item_id = {int(item_id)}"
     if numbers:
         stale += f" AND number NOT IN [{', '.join(str(n) for n in numbers)}]"
     engine.delete("pages", filter=stale)
-    engine.upsert("items", [item_doc])
