@@ -194,7 +194,7 @@ def _where_the_time_went(settings: Settings, created: list[float]) -> dict[str, 
     response.raise_for_status()
     tasks = sorted(response.json()["results"], key=lambda t: t["uid"])
     items_index = settings.index_names["items"]
-    first, indexed, waiting = [], [], []
+    first, indexed, waiting, slowest = [], [], [], None
     for at in created:
         later = [t for t in tasks if _seconds(t["enqueuedAt"]) >= at]
         item = next((t for t in later if t["indexUid"] == items_index and t["finishedAt"]), None)
@@ -203,11 +203,42 @@ def _where_the_time_went(settings: Settings, created: list[float]) -> dict[str, 
         first.append(_seconds(later[0]["enqueuedAt"]) - at)
         indexed.append(_seconds(item["finishedAt"]) - at)
         waiting.append(_seconds(item["startedAt"]) - _seconds(item["enqueuedAt"]))
+        if slowest is None or item["duration"] > slowest["duration"]:
+            slowest = item
     return {
         "to_first_meili_task_s": _summary(first) if first else None,
         "item_task_waited_in_meili_s": _summary(waiting) if waiting else None,
         "to_item_indexed_s": _summary(indexed) if indexed else None,
+        # Where Meilisearch spent the slowest item task (its batch's own account of it).
+        "slowest_item_task": slowest and _batch_trace(settings, slowest),
     }
+
+
+def _batch_trace(settings: Settings, task: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.get(
+        f"{settings.meili_endpoint_url}/batches/{task['batchUid']}",
+        headers={"Authorization": f"Bearer {settings.meili_key()}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    batch = response.json()
+    trace = batch.get("stats", {}).get("progressTrace", {})
+    return {
+        "duration": task["duration"],
+        "batch_tasks": batch.get("stats", {}).get("totalNbTasks"),
+        "longest_steps": dict(sorted(trace.items(), key=lambda kv: -_ms(kv[1]))[:6]),
+    }
+
+
+def _ms(duration: str) -> float:
+    """Meilisearch's "12.34ms" / "1.2s" / "800.5µs" in milliseconds."""
+    for unit, scale in (("ms", 1.0), ("µs", 0.001), ("ns", 1e-6), ("s", 1000.0)):
+        if duration.endswith(unit):
+            try:
+                return float(duration[: -len(unit)]) * scale
+            except ValueError:
+                return 0.0
+    return 0.0
 
 
 def _wait_stage(staff: httpx.Client, job_id: int, stage: str) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -22,7 +23,7 @@ from collection.config import Settings
 from collection.db import session_scope
 from collection.models import PointKind, PointLevel, Role
 from collection.points.service import create_point
-from tests.browsing import LiveApp
+from tests.browsing import ARTIFACTS, LiveApp
 from tests.helpers import add_pages, make_token, make_user, new_item, run_search_tasks
 
 ST = Path(sys.executable).with_name("st")
@@ -167,6 +168,13 @@ def test_the_fuzzer_finds_no_server_error_and_only_documented_answers(
 
     responses = _responses(tmp_path / "events.ndjson")
     assert len(responses) >= operations  # at least one request each
+    # What the run did, for the closing note and the next session (tests/artifacts/).
+    statuses = Counter(str(r["status_code"]) for r in responses)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"fuzz-{role}-{part.replace(' ', '-')}.json").write_text(
+        json.dumps({"operations": operations, "requests": len(responses), "statuses": statuses}),
+        encoding="utf-8",
+    )
     refusals = [r for r in responses if 400 <= int(str(r["status_code"])) < 500]
     assert refusals  # invalid requests were generated, and refused
     bodies = [body for body in map(_body, refusals) if body is not None]  # HEAD has none
