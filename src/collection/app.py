@@ -40,6 +40,7 @@ from collection.places.routes import router as places_router
 from collection.points.routes import router as points_router
 from collection.points.service import PointDirectory
 from collection.reports.routes import router as reports_router
+from collection.search import meili
 from collection.search.routes import router as search_router
 from collection.seo.routes import router as seo_router
 from collection.stats.readers import ReaderCookieMiddleware
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.usage.start()
         # The search engine made ready before the first citizen asks (in the background: the
         # site serves its pages while Meilisearch is still starting or is down).
-        threading.Thread(target=_ready_search, args=(settings,), daemon=True).start()
+        threading.Thread(target=meili.try_ready_engine, args=(settings,), daemon=True).start()
         try:
             yield
         finally:
@@ -137,15 +138,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     return app
-
-
-def _ready_search(settings: Settings) -> None:
-    from collection.search import meili
-
-    try:
-        meili.ready_engine(settings)
-    except CollectionError as exc:  # the first search tries again, and says why in its 503
-        log.warning("search not ready at start: %s", exc.message_en)
 
 
 def _wants_json(request: Request) -> bool:

@@ -7,6 +7,7 @@ may write our indexes, one that may only search them) and uses those. No key rea
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,8 @@ from meilisearch.errors import (
 from collection.config import Settings
 from collection.errors import CollectionError, ConfigurationError, SearchUnavailable
 from collection.search.vietnamese import fold, telex_terms
+
+log = logging.getLogger(__name__)
 
 INDEX_KINDS = ("items", "pages", "terms")
 BATCH_SIZE = 2000
@@ -447,6 +450,15 @@ def ready_engine(settings: Settings) -> SearchEngine:
                 engine.ensure_indexes(wait=True)
                 _ready[cache_key] = engine
     return engine
+
+
+def try_ready_engine(settings: Settings) -> None:
+    """``ready_engine`` as a process starts (the web app, the worker); if Meilisearch cannot be
+    reached yet, a warning, and the first search or sync tries again (and says why)."""
+    try:
+        ready_engine(settings)
+    except CollectionError as exc:
+        log.warning("search not ready at start: %s", exc.message_en)
 
 
 def batches(documents: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
