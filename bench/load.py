@@ -45,11 +45,9 @@ import io
 import itertools
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -66,14 +64,10 @@ from bench.search import Recorded, Sent, _pct, _r
 from collection import migrate
 from collection.config import Settings
 from collection.stack import (
-    WEED_PORT_NAMES,
     Child,
     free_port,
     http_ok,
-    start_meilisearch,
-    start_seaweedfs,
     wait_until,
-    weed_binary,
 )
 
 if TYPE_CHECKING:
@@ -526,42 +520,8 @@ def run() -> dict[str, Any]:
     queries = int(os.environ.get("BENCH_LOAD_QUERIES", "300"))
     distinct = int(os.environ.get("BENCH_LOAD_DISTINCT", "3000"))
     workers = [int(w) for w in os.environ.get("BENCH_LOAD_WORKERS", "1,2,3").split(",") if w]
-    workdir = Path(tempfile.mkdtemp(prefix="kho-bench-load-"))
-    meili_port, s3_port, meili_key = free_port(), free_port(), secrets.token_urlsafe(24)
-    s3_access, s3_secret = "BENCH" + secrets.token_hex(4).upper(), secrets.token_urlsafe(24)
-    children: list[Child] = []
-    try:
-        _log("starting Meilisearch and SeaweedFS")
-        children.append(
-            start_meilisearch(
-                binary=ingest.MEILI_BINARY,
-                data_dir=workdir / "meili",
-                port=meili_port,
-                master_key=meili_key,
-                log_path=workdir / "log" / "meili.log",
-            )
-        )
-        weed = start_seaweedfs(
-            binary=weed_binary(None),
-            data_dir=workdir / "weed",
-            s3_port=s3_port,
-            internal_ports={name: free_port() for name in WEED_PORT_NAMES},
-            access_key=s3_access,
-            secret_key=s3_secret,
-            log_path=workdir / "log" / "weed.log",
-        )
-        weed.stop_timeout = 3
-        children.append(weed)
-        fields: dict[str, Any] = dict(
-            var_dir=workdir / "var",
-            database_url=f"sqlite:///{workdir / 'collection.db'}",
-            queue_url=f"sqlite:///{workdir / 'queue.db'}",
-            s3_endpoint=f"http://127.0.0.1:{s3_port}",
-            s3_access_key=s3_access,
-            s3_secret_key=s3_secret,
-            meili_url=f"http://127.0.0.1:{meili_port}",
-            meili_master_key=meili_key,
-            meili_index_prefix="bench",
+    with ingest.embedded_services("load") as (workdir, fields):
+        fields |= dict(
             secret_key=secrets.token_urlsafe(32),
             startup_timeout=10,
             # Every simulated client comes from 127.0.0.1 (and the widget's from one key): the
@@ -646,10 +606,6 @@ def run() -> dict[str, Any]:
         return _summary(
             phases, clients=clients, seconds=seconds, items=items, pages=pages, work=work
         )
-    finally:
-        for child in reversed(children):
-            child.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _summary(
