@@ -222,7 +222,6 @@ def render_tiles(
         if pixels is None:
             results.append({"number": number, "dir": None, "width": width, "height": height})
             continue
-        _few_arenas()
         from collection.ingest.vips import pyvips  # loaded in the fork server already
 
         image = pyvips.Image.new_from_memory(pixels, width, height, bands, "uchar")
@@ -241,15 +240,6 @@ def render_tiles(
         (target / "vips-properties.xml").unlink(missing_ok=True)
         results.append({"number": number, "dir": str(target), "width": width, "height": height})
     return results
-
-
-def _few_arenas() -> None:
-    """Two malloc arenas for this child: glibc gives each thread one of 64 MB of address space,
-    which the sandbox's limit counts (see vips.py; libvips runs one worker thread)."""
-    import ctypes
-
-    m_arena_max = -8
-    ctypes.CDLL("libc.so.6").mallopt(m_arena_max, 2)
 
 
 # A vector page (born-digital) larger than A4 (842 pt) is zoomed into, an A3 newspaper say; an

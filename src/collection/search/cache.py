@@ -27,11 +27,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collection.config import Settings
 from collection.search.query import MAX_QUERY_CHARS, Scope
 from collection.search.vietnamese import nfc
+
+if TYPE_CHECKING:
+    from collection.search.meili import SearchEngine
 
 T = TypeVar("T")
 # How stale an answer may be after another process (the worker's sync) changed the index: one
@@ -163,22 +166,21 @@ class AnswerCache:
             }
 
 
-_caches: dict[tuple[str, str, str], AnswerCache] = {}
+_caches: dict[SearchEngine, AnswerCache] = {}  # ready_engine keeps one engine per index set
 _caches_lock = threading.Lock()
 
 
 def answers_for(settings: Settings) -> AnswerCache:
-    """This process's cache for the indexes the settings name (one per index prefix)."""
+    """This process's cache for the indexes the settings name (one per engine)."""
     from collection.search import meili
 
-    cache_key = (settings.meili_endpoint_url, settings.meili_key(), settings.meili_index_prefix)
-    cache = _caches.get(cache_key)
+    engine = meili.ready_engine(settings)
+    cache = _caches.get(engine)
     if cache is None:
-        engine = meili.ready_engine(settings)
         with _caches_lock:
-            cache = _caches.get(cache_key)
+            cache = _caches.get(engine)
             if cache is None:
-                cache = _caches[cache_key] = AnswerCache(
+                cache = _caches[engine] = AnswerCache(
                     entries=settings.search_cache_entries,
                     ttl_s=settings.search_cache_seconds,
                     generation=engine.last_task_done,
