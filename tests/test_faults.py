@@ -587,12 +587,17 @@ def test_every_process_killed_mid_bulk_import_then_it_resumes_and_creates_nothin
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    # Rows commit one by one: stop it after a few. It runs in slices of a few milliseconds and
+    # is counted while stopped, so however fast the machine or slow the count, it is stopped
+    # mid-import (polling it as it ran, CI once saw all 16 rows done before the stop).
     deadline = time.monotonic() + 120
-    while count(settings, Item) < 3:  # rows commit one by one: stop it after a few
+    os.killpg(first.pid, signal.SIGSTOP)
+    while count(settings, Item) < 3:
         assert first.poll() is None, "the import ended before it could be stopped"
         assert time.monotonic() < deadline, "the import made no items"
-        time.sleep(0.01)
-    os.killpg(first.pid, signal.SIGSTOP)
+        os.killpg(first.pid, signal.SIGCONT)
+        time.sleep(0.005)
+        os.killpg(first.pid, signal.SIGSTOP)
     made_before = count(settings, Item)
     assert made_before < BULK_ROWS, "the import finished before it was stopped"
     # Every process dies at once: the import and the worker (mid-job or not).
